@@ -1,0 +1,7 @@
+"""mmfa: multimodal (speech + transcript) emotion recognition with the MMFA-RNN of Ho et al. (2020).
+
+Importing the package is cheap on purpose: ``mmfa --version`` and plugin listing must not pull in
+torch or lightning. Heavy modules are imported where they are used.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from mmfa.cli import main
+
+main()
