@@ -1,0 +1,44 @@
+"""``mmfa``: the command line. Thin on purpose.
+
+``mmfa --version`` and ``mmfa plugins`` answer without importing torch or lightning; every other
+command loads the plugins and hands over to LightningCLI (:mod:`mmfa.lightning_cli`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from mmfa import __version__
+
+USAGE_EXTRA = """
+mmfa-specific commands:
+  mmfa plugins            list installed datamodule and fusion plugins (nothing imported)
+  mmfa --version          print the version
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] in (["--version"], ["-V"]):
+        print(f"mmfa {__version__}")
+        return
+    if args[:1] == ["plugins"]:
+        from mmfa.plugins import format_plugins, list_plugins
+
+        print(format_plugins(list_plugins()))
+        return
+    if args[:1] == ["cv"]:
+        from mmfa.experiments.cv import cv_main
+
+        cv_main(args[1:])
+        return
+    from mmfa.lightning_cli import run_cli
+
+    if args[:1] in (["-h"], ["--help"]):
+        print(USAGE_EXTRA)
+    run_cli(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""The base LightningDataModule every corpus extends.
+
+A corpus file only says where its files are and how labels and splits are made, by implementing
+:meth:`EmotionDataModule.load_manifest` (and, for cross-validated corpora, :meth:`fold_names` and
+:meth:`split_of`). Feature extraction and caching, speaker checks, padding and loaders live here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from mmfa.datamodules.collate import FeatureDataset, collate
+from mmfa.datamodules.manifest import SPLITS, Utterance
+from mmfa.errors import ConfigError, MMFAError
+from mmfa.features.audio import MFCCExtractor
+from mmfa.features.pipeline import FeaturePipeline, FeatureReport, SampleRef
+from mmfa.features.text import TextFeatureExtractor
+
+log = logging.getLogger(__name__)
+
+TaskType = Literal["multiclass", "multilabel", "regression"]
+
+
+def default_cache_dir() -> Path:
+    """``$MMFA_CACHE_DIR`` or ``~/.cache/mmfa``: where features (and the synthetic corpus) live."""
+    return Path(os.environ.get("MMFA_CACHE_DIR", Path.home() / ".cache" / "mmfa")).expanduser()
+
+
+class EmotionDataModule(L.LightningDataModule):
+    """Manifest -> feature store -> padded batches with masks.
+
+    Args:
+        root: the corpus folder as the user unpacked it.
+        fold: which cross-validation fold (``None``: the first, or the official split).
+        audio: the audio feature extractor (default: the paper's openSMILE MFCC).
+        text: the text feature extractor (default: packaged MiniLM, words pooled).
+        use_audio: extract and feed audio (``False`` for text-only runs).
+        use_text: extract and feed text (``False`` for audio-only runs).
+        cache_dir: feature store root (default ``$MMFA_CACHE_DIR`` or ``~/.cache/mmfa``).
+        batch_size: utterances per batch.
+        num_workers: DataLoader worker processes.
+        extract_workers: processes for audio extraction (``None``: all cores).
+        on_bad_input: ``skip`` (count and report) or ``error`` (raise on the first bad utterance).
+        seed: seed of the training-set shuffling.
+    """
+
+    #: Label names, in index order. Set by each corpus (may depend on init arguments).
+    class_names: tuple[str, ...] = ()
+    #: What the labels are: one class, several present classes, or a score.
+    task_type: TaskType = "multiclass"
+    #: Whether splits must be speaker-disjoint (checked at setup).
+    speaker_independent: bool = False
+
+    def __init__(
+        self,
+        root: str | None = None,
+        fold: str | None = None,
+        audio: MFCCExtractor | None = None,
+        text: TextFeatureExtractor | None = None,
+        use_audio: bool = True,
+        use_text: bool = True,
+        cache_dir: str | None = None,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        extract_workers: int | None = None,
+        on_bad_input: Literal["skip", "error"] = "skip",
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if not (use_audio or use_text):
+            raise ConfigError("data.use_audio and data.use_text are both false: nothing to feed")
+        self.root = Path(root).expanduser() if root else None
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        self.audio = (audio or MFCCExtractor()) if use_audio else None
+        self.text = (text or TextFeatureExtractor()) if use_text else None
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.extract_workers = extract_workers
+        self.on_bad_input = on_bad_input
+        self.seed = seed
+        self.fold = self._check_fold(fold)
+        self.utterances: list[Utterance] = []
+        self.refs: dict[str, list[SampleRef]] = {}
+        self.feature_report: FeatureReport | None = None
+        self._pipeline: FeaturePipeline | None = None
+
+    # -- what a corpus provides ------------------------------------------------------------------
+    def load_manifest(self) -> list[Utterance]:
+        """All utterances of the corpus (every split). Corpus subclasses implement this."""
+        raise NotImplementedError(f"{type(self).__name__} must implement load_manifest()")
+
+    def fold_names(self) -> list[str]:
+        """Names of the cross-validation folds; empty when the corpus has one official split."""
+        return []
+
+    def split_of(self, utt: Utterance) -> str:
+        """``train``/``val``/``test`` (or ``""`` to leave it out) for the current fold."""
+        return utt.split
+
+    # -- facts the model needs (linked into the model by the CLI) --------------------------------
+    @property
+    def audio_dim(self) -> int:
+        """Audio feature size per frame (39 for the paper's MFCC); 0 when audio is off."""
+        return self.audio.dim if self.audio else 0
+
+    @property
+    def text_dim(self) -> int:
+        """Text embedding size (768 BERT-base, 384 MiniLM); 0 when text is off."""
+        return self.text.dim if self.text else 0
+
+    @property
+    def num_outputs(self) -> int:
+        """Number of model outputs: classes, labels, or 1 for a score."""
+        return 1 if self.task_type == "regression" else len(self.class_names)
+
+    # -- Lightning hooks ------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Extract missing features (Lightning runs this once per node, before ``setup``)."""
+        self._build()
+
+    def setup(self, stage: str | None = None) -> None:
+        """Read the stores and split the usable utterances for the current fold."""
+        self._build()
+        by_split: dict[str, list[SampleRef]] = {s: [] for s in SPLITS}
+        for ref in self._refs:
+            split = self.split_of(self.utterances[ref.index])
+            if split:
+                by_split[split].append(ref)
+        self.refs = by_split
+        if self.speaker_independent:
+            self.check_speaker_independence()
+        sizes = ", ".join(f"{s} {len(r)}" for s, r in by_split.items())
+        log.info("%s%s: %s utterances", type(self).__name__, self._fold_text(), sizes)
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training batches (the last incomplete batch is dropped: BatchNorm needs >1)."""
+        dataset = self._dataset("train")
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, collate_fn=collate,
+                          num_workers=self.num_workers, generator=generator,
+                          drop_last=len(dataset) > self.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches in manifest order."""
+        return self._eval_loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        """Test batches in manifest order."""
+        return self._eval_loader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        """Prediction runs over the test split."""
+        return self._eval_loader("test")
+
+    # -- honest evaluation ------------------------------------------------------------------------
+    def check_speaker_independence(self) -> None:
+        """Raise if a speaker is in two of train/val/test, or a split needed for selection is empty.
+
+        EVALUATION.md: speaker-independent folds are checked, not assumed.
+        """
+        speakers = {s: {self.utterances[r.index].speaker for r in refs}
+                    for s, refs in self.refs.items()}
+        for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+            shared = speakers[a] & speakers[b]
+            if shared:
+                raise MMFAError(f"{type(self).__name__}{self._fold_text()}: speakers "
+                                f"{sorted(shared)} are in both {a} and {b}; the folds are not "
+                                "speaker-independent. Fix split_of() in the corpus plugin.")
+        for split in ("train", "val"):
+            if not self.refs[split]:
+                raise MMFAError(f"{type(self).__name__}{self._fold_text()}: the {split} split is "
+                                "empty; model selection needs train and validation data.")
+
+    def fold_manifest(self) -> dict[str, list[str]]:
+        """The utterance ids of each split of the current fold, sorted."""
+        return {s: sorted(self.utterances[r.index].id for r in refs)
+                for s, refs in self.refs.items()}
+
+    def fold_manifest_hash(self) -> str:
+        """SHA-256 of the fold manifest: names exactly the data a reported number used."""
+        blob = json.dumps(self.fold_manifest(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    def write_fold_manifest(self, path: str | Path) -> str:
+        """Write the fold manifest (ids per split) as JSON and return its hash."""
+        digest = self.fold_manifest_hash()
+        payload = {"datamodule": type(self).__name__, "fold": self.fold, "sha256": digest,
+                   "splits": self.fold_manifest()}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(payload, indent=1))
+        return digest
+
+    def label_counts(self, split: str) -> dict[str, int]:
+        """Number of utterances per class in a split (multiclass corpora)."""
+        counts = Counter(self.utterances[r.index].label for r in self.refs[split])
+        return {name: counts.get(i, 0) for i, name in enumerate(self.class_names)}
+
+    # -- machinery ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        if self._pipeline is not None:
+            return
+        self.utterances = self.load_manifest()
+        if not self.utterances:
+            raise MMFAError(f"{type(self).__name__}: the manifest is empty (root={self.root}); "
+                            "check data.root")
+        pipeline = FeaturePipeline(self.cache_dir, self.audio, self.text,
+                                   num_workers=self.extract_workers,
+                                   on_bad_input=self.on_bad_input)
+        self._refs, self.feature_report = pipeline.run(self.utterances)
+        if self.feature_report.skipped:
+            log.warning("%s: %s", type(self).__name__, self.feature_report.summary())
+        else:
+            log.info("%s: %s", type(self).__name__, self.feature_report.summary())
+        self._pipeline = pipeline
+
+    def _dataset(self, split: str) -> FeatureDataset:
+        if not self.refs:
+            self.setup()
+        assert self._pipeline is not None
+        return FeatureDataset(self.refs[split], self.utterances, self._pipeline.audio_store,
+                              self._pipeline.text_store)
+
+    def _eval_loader(self, split: str) -> DataLoader:
+        dataset = self._dataset(split)
+        sampler = None
+        trainer = self._trainer_or_none()
+        if trainer is not None and trainer.world_size > 1:
+            # The default DistributedSampler repeats samples to even out ranks, which skews
+            # metrics (ENVIRONMENT.md); this one gives each sample to exactly one rank.
+            from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+
+            sampler = UnrepeatedDistributedSampler(dataset, num_replicas=trainer.world_size,
+                                                   rank=trainer.global_rank, shuffle=False)
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=False, sampler=sampler,
+                          collate_fn=collate, num_workers=self.num_workers)
+
+    def _trainer_or_none(self) -> Any:
+        try:
+            return self.trainer
+        except RuntimeError:
+            return None
+
+    def _check_fold(self, fold: str | None) -> str | None:
+        names = self.fold_names()
+        if not names:
+            if fold is not None:
+                raise ConfigError(f"data.fold={fold!r}: {type(self).__name__} has an official "
+                                  "split and no folds; remove data.fold")
+            return None
+        if fold is None:
+            return names[0]
+        if fold not in names:
+            raise ConfigError(f"data.fold={fold!r} is not a fold of {type(self).__name__}; "
+                              f"choose one of {names}")
+        return fold
+
+    def _fold_text(self) -> str:
+        return f" (fold {self.fold})" if self.fold else ""

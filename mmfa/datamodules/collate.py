@@ -1,0 +1,84 @@
+"""Batches padded to the longest sample in the batch, with masks (the paper's dynamic padding)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from mmfa.datamodules.manifest import Utterance
+from mmfa.features.pipeline import SampleRef
+from mmfa.features.store import FeatureStore
+
+
+def pad_sequences(arrays: list[np.ndarray]) -> tuple[Tensor, Tensor]:
+    """Stack variable-length sequences, zero-padded at the end.
+
+    Args:
+        arrays: B arrays of shape (T_i, D).
+
+    Returns:
+        (B, T_max, D) float tensor and (B, T_max) bool mask, True on real steps.
+    """
+    lengths = [a.shape[0] for a in arrays]
+    out = torch.zeros(len(arrays), max(lengths), arrays[0].shape[1])
+    mask = torch.zeros(len(arrays), max(lengths), dtype=torch.bool)
+    for i, (a, n) in enumerate(zip(arrays, lengths, strict=True)):
+        out[i, :n] = torch.from_numpy(np.asarray(a, dtype=np.float32))
+        mask[i, :n] = True
+    return out, mask
+
+
+def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Collate samples from :class:`FeatureDataset` into a padded batch.
+
+    Returns:
+        ``audio`` (B, Ta, Da) and ``audio_mask`` (B, Ta) (or None), ``text`` (B, Tw, Dt) and
+        ``text_mask`` (B, Tw) (or None), ``target`` (B,) long / (B,) float / (B, C) float, and
+        ``index`` (B,) positions in the datamodule's manifest.
+    """
+    batch: dict[str, Any] = {}
+    for kind in ("audio", "text"):
+        if samples[0][kind] is None:
+            batch[kind], batch[f"{kind}_mask"] = None, None
+        else:
+            batch[kind], batch[f"{kind}_mask"] = pad_sequences([s[kind] for s in samples])
+    targets = [s["target"] for s in samples]
+    if isinstance(targets[0], int):
+        batch["target"] = torch.tensor(targets, dtype=torch.long)
+    else:
+        batch["target"] = torch.tensor(targets, dtype=torch.float32)
+    batch["index"] = torch.tensor([s["index"] for s in samples], dtype=torch.long)
+    return batch
+
+
+class FeatureDataset(Dataset[dict[str, Any]]):
+    """Reads one split's cached features from the (memory-mapped) stores."""
+
+    def __init__(
+        self,
+        refs: list[SampleRef],
+        utterances: list[Utterance],
+        audio_store: FeatureStore | None,
+        text_store: FeatureStore | None,
+    ) -> None:
+        self.refs = refs
+        self.utterances = utterances
+        self.audio_store = audio_store
+        self.text_store = text_store
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        ref = self.refs[i]
+        label = self.utterances[ref.index].label
+        return {
+            "audio": self.audio_store.get_row(ref.audio_row) if self.audio_store is not None else None,
+            "text": self.text_store.get_row(ref.text_row) if self.text_store is not None else None,
+            "target": list(label) if isinstance(label, tuple) else label,
+            "index": ref.index,
+        }

@@ -1,0 +1,66 @@
+"""What a cross-validation run sends to Weights & Biases beyond Lightning's scalar metrics.
+
+Each fold is one W&B run (``job_type="fold"``) in the run's group; at the end one more run
+(``job_type="summary"``) carries the report: mean ± std metrics, per-class table and the plots.
+``WANDB_MODE=offline`` works without a key or network; ``wandb sync`` uploads later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def log_fold_tables(model: Any, datamodule: Any) -> None:
+    """Per-class test metrics and the confusion matrix of one fold, into the active W&B run."""
+    import wandb
+
+    if wandb.run is None:
+        return
+    names = list(datamodule.class_names)
+    metrics = {k: float(v) for k, v in model.trainer.callback_metrics.items()
+               if k.startswith("test/")}
+    rows = [[n] + [metrics.get(f"test/{m}/{n}", float("nan"))
+                   for m in ("precision", "recall", "F1", "AUC")] for n in names]
+    payload: dict[str, Any] = {
+        "test/per_class": wandb.Table(columns=["class", "precision", "recall", "F1", "AUC"],
+                                      data=rows),
+    }
+    confusion = getattr(model, "last_confusion", None)
+    if confusion is not None and confusion.ndim == 2:
+        cells = [[names[i], names[j], int(confusion[i, j])]
+                 for i in range(len(names)) for j in range(len(names))]
+        payload["test/confusion_matrix"] = wandb.Table(
+            columns=["true", "predicted", "count"], data=cells)
+    wandb.log(payload)
+
+
+def log_run_summary(run_dir: Path, report: dict[str, Any], *, project: str,
+                    tags: list[str]) -> None:
+    """One ``summary`` run in the group: the report's numbers, tables and plots."""
+    import wandb
+
+    run = wandb.init(project=project, group=run_dir.name, job_type="summary",
+                     name=f"{run_dir.name}-summary", dir=str(run_dir), tags=tags,
+                     config={"run_dir": str(run_dir)}, reinit=True)
+    summary = _flatten(report.get("mean", {}), "cv/mean/")
+    summary.update(_flatten(report.get("std", {}), "cv/std/"))
+    run.summary.update(summary)
+    images = {f"cv/{p.stem}": wandb.Image(str(p)) for p in (run_dir / "report").glob("*.png")}
+    if images:
+        run.log(images)
+    markdown = run_dir / "report" / "report.md"
+    if markdown.exists():
+        artifact = wandb.Artifact(f"{run_dir.name}-report", type="report")
+        artifact.add_dir(str(run_dir / "report"))
+        run.log_artifact(artifact)
+    run.finish()
+
+
+def _flatten(values: Any, prefix: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    if isinstance(values, dict):
+        for key, value in values.items():
+            out.update(_flatten(value, f"{prefix}{key}/") if isinstance(value, dict)
+                       else {f"{prefix}{key}": value} if isinstance(value, int | float) else {})
+    return {k.rstrip("/"): v for k, v in out.items()}

@@ -1,0 +1,1 @@
+"""Feature extractors (audio MFCC, text embeddings), the feature store and the pipeline."""

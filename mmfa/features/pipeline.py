@@ -1,0 +1,233 @@
+"""From a manifest to cached features: the one way utterances become model inputs.
+
+``FeaturePipeline.run`` hashes each utterance's inputs, reuses what the stores already hold,
+extracts the rest (audio on all cores, text in batches), and returns, per usable utterance, the
+rows to read. Inputs that cannot be used are skipped and counted by reason, or raise at once with
+``on_bad_input="error"``. Nothing silently becomes NaN.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from mmfa.datamodules.manifest import Utterance
+from mmfa.errors import BadInputError
+from mmfa.features.store import FeatureStore, FileHasher, text_key
+
+if TYPE_CHECKING:
+    from mmfa.features.audio import MFCCExtractor
+    from mmfa.features.text import TextFeatureExtractor
+
+log = logging.getLogger(__name__)
+
+BadInputPolicy = Literal["skip", "error"]
+
+
+@dataclass(frozen=True)
+class SampleRef:
+    """Where one usable utterance's features live: its manifest index and store rows (-1: none)."""
+
+    index: int
+    audio_row: int
+    text_row: int
+
+
+@dataclass
+class FeatureReport:
+    """What a pipeline run reused, extracted and skipped."""
+
+    reused: Counter[str] = field(default_factory=Counter)
+    extracted: Counter[str] = field(default_factory=Counter)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (id, reason, detail)
+
+    def skip_counts(self) -> Counter[str]:
+        """Number of skipped utterances per reason."""
+        return Counter(reason for _, reason, _ in self.skipped)
+
+    def summary(self) -> str:
+        """One human-readable paragraph for the log."""
+        parts = [
+            f"{kind} features: {self.reused[kind]} reused, {self.extracted[kind]} extracted"
+            for kind in sorted(set(self.reused) | set(self.extracted))
+        ]
+        text = "; ".join(parts) or "no features"
+        if self.skipped:
+            counts = ", ".join(f"{r}: {n}" for r, n in sorted(self.skip_counts().items()))
+            examples = "; ".join(f"{i} ({r})" for i, r, _ in self.skipped[:3])
+            text += f". Skipped {len(self.skipped)} utterances ({counts}); e.g. {examples}"
+        return text
+
+
+class FeaturePipeline:
+    """Turns utterances into store rows.
+
+    Args:
+        cache_dir: root of the feature caches.
+        audio: audio extractor, or ``None`` for text-only corpora/runs.
+        text: text extractor, or ``None`` for audio-only runs.
+        num_workers: processes for audio extraction (``None``: all cores).
+        on_bad_input: ``"skip"`` counts and reports bad utterances; ``"error"`` raises the first.
+        progress: show progress bars while extracting.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        audio: MFCCExtractor | None,
+        text: TextFeatureExtractor | None,
+        *,
+        num_workers: int | None = None,
+        on_bad_input: BadInputPolicy = "skip",
+        progress: bool = True,
+    ) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.audio, self.text = audio, text
+        self.num_workers = num_workers
+        self.on_bad_input = on_bad_input
+        self.progress = progress
+        self.audio_store = FeatureStore(self.cache_dir, "audio", audio.settings()) if audio is not None else None
+        self.text_store = FeatureStore(self.cache_dir, "text", text.settings()) if text is not None else None
+
+    def run(self, utterances: list[Utterance]) -> tuple[list[SampleRef], FeatureReport]:
+        """Extract what is missing and return the rows of every usable utterance.
+
+        Returns:
+            (refs in manifest order, report). Skipped utterances have no ref.
+        """
+        report = FeatureReport()
+        bad: dict[int, BadInputError] = {}
+        audio_keys = self._audio_keys(utterances, bad) if self.audio_store is not None else {}
+        text_keys = self._text_keys(utterances, bad) if self.text_store is not None else {}
+        if self.audio_store is not None:
+            self._fill_audio(utterances, audio_keys, bad, report)
+        if self.text_store is not None:
+            self._fill_text(utterances, text_keys, bad, report)
+
+        refs = []
+        for i, utt in enumerate(utterances):
+            if i in bad:
+                err = bad[i]
+                report.skipped.append((utt.id, err.reason, err.detail))
+                continue
+            audio_row = self.audio_store.row(audio_keys[i]) if self.audio_store is not None else -1
+            text_row = self.text_store.row(text_keys[i]) if self.text_store is not None else -1
+            refs.append(SampleRef(i, audio_row, text_row))
+        log.info(report.summary())
+        return refs, report
+
+    # -- keys -------------------------------------------------------------------------------
+    def _fail(self, bad: dict[int, BadInputError], index: int, err: BadInputError) -> None:
+        if self.on_bad_input == "error":
+            raise err
+        bad.setdefault(index, err)
+
+    def _audio_keys(self, utts: list[Utterance], bad: dict[int, BadInputError]) -> dict[int, str]:
+        hasher = FileHasher(self.cache_dir)
+        keys = {}
+        for i, utt in enumerate(utts):
+            if utt.audio_path is None:
+                self._fail(bad, i, BadInputError(utt.id, "no_audio", "the manifest has no audio"
+                           " path for it; use a text-only fusion or fix the corpus plugin"))
+                continue
+            digest = hasher(Path(utt.audio_path))
+            if digest is None:
+                self._fail(bad, i, BadInputError(utt.id, "missing", f"audio file "
+                           f"{utt.audio_path} does not exist or cannot be read; check data.root"))
+                continue
+            keys[i] = f"{digest}:{utt.start}:{utt.end}"
+        hasher.save()
+        return keys
+
+    def _text_keys(self, utts: list[Utterance], bad: dict[int, BadInputError]) -> dict[int, str]:
+        keys = {}
+        for i, utt in enumerate(utts):
+            if not utt.text.strip():
+                self._fail(bad, i, BadInputError(utt.id, "empty_transcript", "the transcript is "
+                           "empty; fix the transcript or drop the utterance from the corpus"))
+                continue
+            keys[i] = text_key(utt.text)
+        return keys
+
+    # -- extraction ---------------------------------------------------------------------------
+    def _fill_audio(self, utts: list[Utterance], keys: dict[int, str],
+                    bad: dict[int, BadInputError], report: FeatureReport) -> None:
+        from mmfa.features.audio import AudioJob
+
+        store, extractor = self.audio_store, self.audio
+        assert store is not None and extractor is not None
+        todo: dict[str, int] = {}  # content key -> first utterance needing it
+        for i, key in keys.items():
+            if i in bad:
+                continue
+            if key in store:
+                report.reused["audio"] += 1
+            elif (failed := store.failure(key)) is not None:
+                self._fail(bad, i, BadInputError(utts[i].id, *failed))
+            else:
+                todo.setdefault(key, i)
+        jobs = [AudioJob(index=i, utterance_id=utts[i].id, path=Path(utts[i].audio_path or ""),
+                         start=utts[i].start, end=utts[i].end) for i in todo.values()]
+        results = extractor.extract_many(jobs, num_workers=self.num_workers, progress=self.progress)
+        self._store_results(store, "audio", results, keys, utts, bad, report)
+
+    def _fill_text(self, utts: list[Utterance], keys: dict[int, str],
+                   bad: dict[int, BadInputError], report: FeatureReport) -> None:
+        store, extractor = self.text_store, self.text
+        assert store is not None and extractor is not None
+        todo: dict[str, int] = {}
+        for i, key in keys.items():
+            if i in bad:
+                continue
+            if key in store:
+                report.reused["text"] += 1
+            else:
+                todo.setdefault(key, i)
+        order = list(todo.values())
+        results = (
+            (order[j], out)
+            for j, out in extractor.extract_many(
+                [utts[i].text for i in order], [utts[i].id for i in order], progress=self.progress
+            )
+        )
+        self._store_results(store, "text", results, keys, utts, bad, report)
+
+    def _store_results(self, store: FeatureStore, kind: str, results, keys: dict[int, str],  # type: ignore[no-untyped-def]
+                       utts: list[Utterance], bad: dict[int, BadInputError],
+                       report: FeatureReport) -> None:
+        failures: dict[str, tuple[str, str]] = {}
+
+        def good_rows():  # type: ignore[no-untyped-def]
+            for i, out in results:
+                if isinstance(out, BadInputError):
+                    failures[keys[i]] = (out.reason, out.detail)
+                    self._fail(bad, i, out)
+                    continue
+                if not np.isfinite(out).all():  # belt and braces: never store NaN features
+                    err = BadInputError(utts[i].id, "non_finite_features", f"{kind} features "
+                                        "contain NaN/Inf; check the input for silence or damage")
+                    failures[keys[i]] = (err.reason, err.detail)
+                    self._fail(bad, i, err)
+                    continue
+                report.extracted[kind] += 1
+                yield keys[i], out
+
+        try:
+            store.add(good_rows())
+        finally:
+            store.record_failures(failures)
+        # Utterances sharing a content key with an extracted one count as reused; failures of a
+        # shared key apply to every utterance that has it.
+        for i, key in keys.items():
+            if i in bad:
+                continue
+            if key in failures:
+                self._fail(bad, i, BadInputError(utts[i].id, *failures[key]))
+            elif key not in store:
+                self._fail(bad, i, BadInputError(utts[i].id, "not_extracted", f"no {kind} "
+                           "features were produced; this is a bug, please report it"))

@@ -1,0 +1,171 @@
+"""The one LightningModule: shared GRU encoders + a fusion strategy, trained and measured.
+
+Everything model-shaped is a plain ``nn.Module`` (:class:`mmfa.models.network.MMFANetwork`);
+this file adds the loss, the paper's optimiser and the metrics, and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmfa.fusion.base import Fusion, FusionFactory
+from mmfa.metrics import build_confusion_matrix, build_metrics
+from mmfa.models.network import MMFANetwork
+
+TaskType = Literal["multiclass", "multilabel", "regression"]
+
+
+class EmotionTask(L.LightningModule):
+    """MMFA-RNN training task (paper Sec. III.C, Appendix A).
+
+    The data facts (``audio_dim``, ``text_dim``, ``num_outputs``, ``class_names``, ``task_type``)
+    are linked from the datamodule by the CLI; configs never copy them by hand.
+
+    Args:
+        fusion: the fusion strategy, as a class (``class_path``/``init_args`` in configs) that the
+            network calls with (audio_dim, text_dim, num_outputs). Default: the paper's MMFA.
+        audio_dim: MFCC size per frame (39).
+        text_dim: text embedding size (768 BERT-base, 384 MiniLM).
+        num_outputs: number of classes (or labels; 1 for regression).
+        class_names: label names, for per-class metric names.
+        task_type: ``multiclass`` (cross-entropy, the paper), ``multilabel`` or ``regression``.
+        optimizer: ``sgd`` (the paper: plain SGD) or ``adam``/``adamw`` (options beside it).
+        lr: learning rate (paper: 1e-3).
+        lr_decay: Keras-style decay per step, lr_t = lr / (1 + lr_decay * t) (paper: 1e-6).
+        momentum: SGD momentum (paper/Keras default: 0).
+        audio_factor: f_a of eq. (5): audio GRU units = f_a x 39.
+        text_factor: f_w of eq. (6): text GRU units = text_dim / f_w.
+        recurrent_dropout: GRU recurrent dropout (paper: 0.3; see ModalityEncoder for how).
+        l2: L2 factor on the GRU weights (paper: 1e-4; the fusion has its own).
+    """
+
+    def __init__(
+        self,
+        fusion: FusionFactory | None = None,
+        audio_dim: int = 39,
+        text_dim: int = 384,
+        num_outputs: int = 4,
+        class_names: list[str] | None = None,
+        task_type: TaskType = "multiclass",
+        optimizer: Literal["sgd", "adam", "adamw"] = "sgd",
+        lr: float = 1e-3,
+        lr_decay: float = 1e-6,
+        momentum: float = 0.0,
+        audio_factor: float = 2.0,
+        text_factor: float = 4.0,
+        recurrent_dropout: float = 0.3,
+        l2: float = 1e-4,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["fusion"])
+        self.class_names = list(class_names or [str(i) for i in range(num_outputs)])
+        self.task_type = task_type
+        self.network = MMFANetwork(audio_dim, text_dim, num_outputs, fusion=fusion,
+                                   audio_factor=audio_factor, text_factor=text_factor,
+                                   recurrent_dropout=recurrent_dropout, l2=l2)
+        self.hparams["fusion_name"] = type(self.network.fusion).__name__
+        metrics = build_metrics(task_type, num_outputs, self.class_names)
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+        self.test_confusion = build_confusion_matrix(task_type, num_outputs)
+        self.test_outputs: list[dict[str, Tensor]] = []
+
+    @property
+    def fusion(self) -> Fusion:
+        """The fusion module in use."""
+        return self.network.fusion
+
+    # -- forward and loss ------------------------------------------------------------------------
+    def forward(self, batch: dict[str, Any]) -> Tensor:
+        """Logits (B, num_outputs) for a padded batch."""
+        return self.network(batch["audio"], batch["audio_mask"], batch["text"], batch["text_mask"])
+
+    def _loss(self, logits: Tensor, target: Tensor) -> Tensor:
+        if self.task_type == "multiclass":
+            loss = F.cross_entropy(logits, target)  # paper eq. (14)
+        elif self.task_type == "multilabel":
+            loss = F.binary_cross_entropy_with_logits(logits, target)
+        else:
+            loss = F.l1_loss(logits.squeeze(-1), target)  # MOSEI sentiment: MAE, the field's loss
+        return loss
+
+    def _scores(self, logits: Tensor) -> Tensor:
+        if self.task_type == "multiclass":
+            return logits.softmax(-1)
+        if self.task_type == "multilabel":
+            return logits.sigmoid()
+        return logits.squeeze(-1)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        """Loss + Keras-style L2 penalty."""
+        logits = self(batch)
+        loss = self._loss(logits, batch["target"])
+        penalty = self.network.l2_penalty()
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
+        self.log("train/l2", penalty, batch_size=len(logits))
+        return loss + penalty
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        """Accumulate validation metrics (model selection uses these only)."""
+        logits = self(batch)
+        self.log("val/loss", self._loss(logits, batch["target"]), batch_size=len(logits),
+                 sync_dist=True)
+        self.val_metrics.update(self._scores(logits), batch["target"])
+
+    def on_validation_epoch_end(self) -> None:
+        """Log and reset the validation metrics."""
+        self.log_dict(self.val_metrics.compute(), prog_bar=False)
+        self.val_metrics.reset()
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        """Accumulate test metrics and keep the predictions for reports."""
+        logits = self(batch)
+        scores = self._scores(logits)
+        self.test_metrics.update(scores, batch["target"])
+        if self.test_confusion is not None:
+            self.test_confusion.update(scores, batch["target"])
+        self.test_outputs.append({"index": batch["index"].cpu(), "scores": scores.detach().cpu(),
+                                  "target": batch["target"].cpu()})
+
+    def on_test_epoch_start(self) -> None:
+        """Forget predictions of an earlier test run."""
+        self.test_outputs = []
+
+    def on_test_epoch_end(self) -> None:
+        """Log the test metrics; keep predictions (from every rank) and the confusion matrix."""
+        if self.trainer.world_size > 1:
+            # Ranks hold different numbers of samples (no repeats: UnrepeatedDistributedSampler),
+            # so gather Python objects rather than equal-shaped tensors.
+            gathered: list[Any] = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(gathered, self.test_outputs)
+            self.test_outputs = [o for part in gathered for o in part]
+        self.log_dict(self.test_metrics.compute())
+        self.test_metrics.reset()
+        if self.test_confusion is not None:
+            self.last_confusion = self.test_confusion.compute().cpu()
+            self.test_confusion.reset()
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
+        """Scores (probabilities or values) per utterance, with their manifest positions."""
+        return {"index": batch["index"], "scores": self._scores(self(batch))}
+
+    # -- optimisation (Appendix A) ------------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        """SGD, lr 1e-3, Keras decay 1e-6 per step (lr / (1 + decay * step)) by default."""
+        hp = self.hparams
+        params = self.parameters()
+        if hp.optimizer == "sgd":
+            opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=hp.lr, momentum=hp.momentum)
+        elif hp.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=hp.lr)
+        else:
+            opt = torch.optim.AdamW(params, lr=hp.lr)
+        decay = float(hp.lr_decay)
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0 / (1.0 + decay * step))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+

@@ -1,0 +1,1 @@
+"""Public test helpers (synthetic media writers, fakes, contract tests) for mmfa and its plugins."""

@@ -1,0 +1,59 @@
+"""The real CLI: version, plugin listing, every config parses, every fusion runs (fast_dev_run)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmfa.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FULL_CONFIGS = sorted(p for p in (REPO / "configs").glob("*.yaml"))
+FRAGMENTS = sorted(p for p in (REPO / "configs").glob("*/*.yaml"))
+SMALL = ["--data.init_args.num_speakers=6", "--data.init_args.utterances_per_speaker=12"]
+
+
+def test_version_is_fast_and_light() -> None:
+    code = ("import sys; from mmfa.cli import main; main(['--version']); "
+            "heavy = [m for m in ('torch', 'lightning', 'transformers') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("mmfa ")
+
+
+def test_plugins_listing_names_builtins(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["plugins"])
+    out = capsys.readouterr().out
+    for name in ("synthetic", "mmfa.fusion.mmfa:MMFAFusion", "text-only"):
+        assert name in out
+
+
+@pytest.mark.parametrize("config", FULL_CONFIGS, ids=lambda p: p.name)
+def test_every_config_prints(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(config), "--print_config"])
+    assert exit_info.value.code in (0, None)
+    assert "class_path" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fragment", FRAGMENTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_fragment_composes(fragment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(REPO / "configs/demo.yaml"), "--config", str(fragment),
+              "--print_config"])
+    assert "class_path" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fusion", ["MMFAFusion", "ConcatFusion", "LateFusion", "AudioOnly",
+                                    "TextOnly"])
+def test_fast_dev_run_every_fusion(fusion: str, tmp_path: Path) -> None:
+    from mmfa.lightning_cli import run_cli
+
+    cli = run_cli(["fit", "--config", str(REPO / "configs/demo.yaml"), f"--model.fusion={fusion}",
+                   "--trainer.fast_dev_run=true", f"--trainer.default_root_dir={tmp_path}",
+                   "--trainer.logger=false", *SMALL])
+    assert type(cli.model.fusion).__name__ == fusion
+    assert any(k.startswith("test/") for k in cli.trainer.callback_metrics)
