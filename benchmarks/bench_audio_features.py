@@ -65,20 +65,25 @@ def main() -> None:
             return frames
 
         rows = []
-        for name, fn in [("opensmile process_file loop", baseline),
-                         ("MFCCExtractor.extract_many", mmfa_parallel)]:
+        for name, fn in [
+            ("opensmile process_file loop", baseline),
+            ("MFCCExtractor.extract_many", mmfa_parallel),
+        ]:
             best = float("inf")
             for _ in range(args.repeats):
                 start = time.perf_counter()
                 frames = fn()
                 best = min(best, time.perf_counter() - start)
-            rows.append({"method": name, "seconds": best, "frames": frames,
-                         "audio_s_per_s": audio_s / best})
+            rows.append(
+                {"method": name, "seconds": best, "frames": frames, "audio_s_per_s": audio_s / best}
+            )
 
     ratio = rows[1]["audio_s_per_s"] / rows[0]["audio_s_per_s"]
     workers = args.workers or os.cpu_count()
-    print(f"\n{count} files x {args.clip:g} s = {audio_s:g} s of audio, "
-          f"{workers} workers, best of {args.repeats}\n")
+    print(
+        f"\n{count} files x {args.clip:g} s = {audio_s:g} s of audio, "
+        f"{workers} workers, best of {args.repeats}\n"
+    )
     print("| method | wall (s) | audio s / s | frames |")
     print("|---|---:|---:|---:|")
     for r in rows:
@@ -94,8 +99,12 @@ def main() -> None:
         "repeats": args.repeats,
         "rows": rows,
         "ratio_parallel_over_baseline": ratio,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(), "opensmile": opensmile.__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "opensmile": opensmile.__version__,
+        },
         "date": time.strftime("%Y-%m-%d"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

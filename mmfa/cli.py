@@ -12,6 +12,8 @@ from mmfa import __version__
 
 USAGE_EXTRA = """
 mmfa-specific commands:
+  mmfa cv --config FILE   cross-validate every fold, then write a report (docs/experiments.md)
+  mmfa ablate ...         a grid of cross-validations and a comparison table
   mmfa plugins            list installed datamodule and fusion plugins (nothing imported)
   mmfa --version          print the version
 """
@@ -33,11 +35,16 @@ def main(argv: list[str] | None = None) -> None:
 
         cv_main(args[1:])
         return
+    if args[:1] == ["ablate"]:
+        from mmfa.experiments.ablate import ablate_main
+
+        ablate_main(args[1:])
+        return
     from mmfa.lightning_cli import run_cli
 
     if args[:1] in (["-h"], ["--help"]):
         print(USAGE_EXTRA)
-    run_cli(args)
+    run_cli(argv)  # None: LightningCLI reads sys.argv itself
 
 
 if __name__ == "__main__":

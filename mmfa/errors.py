@@ -20,6 +20,11 @@ class BadInputError(MMFAError):
         self.detail = detail
         super().__init__(f"utterance {utterance_id!r}: {reason}: {detail}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        # Exceptions pickle their message only by default; rebuild from the three fields so the
+        # error crosses process boundaries (audio extraction runs in a process pool).
+        return (type(self), (self.utterance_id, self.reason, self.detail))
+
 
 class ConfigError(MMFAError):
     """A configuration value is wrong; the message names the key."""

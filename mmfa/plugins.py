@@ -54,9 +54,12 @@ def load_plugins(groups: tuple[str, ...] = GROUPS) -> dict[str, type]:
             for part in attr.split("."):
                 obj = getattr(obj, part)
         except Exception as err:  # a broken plugin must never break the CLI
-            warnings.warn(f"mmfa plugin {info.name!r} ({info.target}, from package "
-                          f"{info.package}) failed to load and is skipped: "
-                          f"{type(err).__name__}: {err}", stacklevel=2)
+            warnings.warn(
+                f"mmfa plugin {info.name!r} ({info.target}, from package "
+                f"{info.package}) failed to load and is skipped: "
+                f"{type(err).__name__}: {err}",
+                stacklevel=2,
+            )
             continue
         loaded[f"{info.group}:{info.name}"] = obj  # type: ignore[assignment]
     return loaded
@@ -67,5 +70,6 @@ def format_plugins(plugins: list[PluginInfo]) -> str:
     rows = [("GROUP", "NAME", "CLASS", "PACKAGE")]
     rows += [(p.group, p.name, p.target, p.package) for p in plugins]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )

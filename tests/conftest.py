@@ -34,8 +34,9 @@ def small_synthetic(cache_dir: Path):  # type: ignore[no-untyped-def]
     """A small synthetic corpus datamodule with features extracted once for the session."""
     from mmfa.datamodules.synthetic import SyntheticDataModule
 
-    dm = SyntheticDataModule(num_speakers=6, utterances_per_speaker=12, batch_size=8,
-                             cache_dir=str(cache_dir))
+    dm = SyntheticDataModule(
+        num_speakers=6, utterances_per_speaker=12, batch_size=8, cache_dir=str(cache_dir)
+    )
     dm.prepare_data()
     dm.setup("fit")
     return dm

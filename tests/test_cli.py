@@ -17,9 +17,11 @@ SMALL = ["--data.init_args.num_speakers=6", "--data.init_args.utterances_per_spe
 
 
 def test_version_is_fast_and_light() -> None:
-    code = ("import sys; from mmfa.cli import main; main(['--version']); "
-            "heavy = [m for m in ('torch', 'lightning', 'transformers') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        "import sys; from mmfa.cli import main; main(['--version']); "
+        "heavy = [m for m in ('torch', 'lightning', 'transformers') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("mmfa ")
 
@@ -42,18 +44,36 @@ def test_every_config_prints(config: Path, capsys: pytest.CaptureFixture[str]) -
 @pytest.mark.parametrize("fragment", FRAGMENTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_fragment_composes(fragment: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["fit", "--config", str(REPO / "configs/demo.yaml"), "--config", str(fragment),
-              "--print_config"])
+        main(
+            [
+                "fit",
+                "--config",
+                str(REPO / "configs/demo.yaml"),
+                "--config",
+                str(fragment),
+                "--print_config",
+            ]
+        )
     assert "class_path" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("fusion", ["MMFAFusion", "ConcatFusion", "LateFusion", "AudioOnly",
-                                    "TextOnly"])
+@pytest.mark.parametrize(
+    "fusion", ["MMFAFusion", "ConcatFusion", "LateFusion", "AudioOnly", "TextOnly"]
+)
 def test_fast_dev_run_every_fusion(fusion: str, tmp_path: Path) -> None:
     from mmfa.lightning_cli import run_cli
 
-    cli = run_cli(["fit", "--config", str(REPO / "configs/demo.yaml"), f"--model.fusion={fusion}",
-                   "--trainer.fast_dev_run=true", f"--trainer.default_root_dir={tmp_path}",
-                   "--trainer.logger=false", *SMALL])
+    cli = run_cli(
+        [
+            "fit",
+            "--config",
+            str(REPO / "configs/demo.yaml"),
+            f"--model.fusion={fusion}",
+            "--trainer.fast_dev_run=true",
+            f"--trainer.default_root_dir={tmp_path}",
+            "--trainer.logger=false",
+            *SMALL,
+        ]
+    )
     assert type(cli.model.fusion).__name__ == fusion
     assert any(k.startswith("test/") for k in cli.trainer.callback_metrics)

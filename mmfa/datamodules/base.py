@@ -36,6 +36,18 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("MMFA_CACHE_DIR", Path.home() / ".cache" / "mmfa")).expanduser()
 
 
+def require_root(root: str | None, expected: str) -> str:
+    """Check that ``data.root`` was given; the message says which folder it must point to."""
+    if not root:
+        raise ConfigError(
+            f"data.root is required: the path of the {expected} folder "
+            "(e.g. --data.root /data/corpus)"
+        )
+    if not Path(root).expanduser().exists():
+        raise ConfigError(f"data.root={root!r} does not exist; it must be the {expected} folder")
+    return root
+
+
 class EmotionDataModule(L.LightningDataModule):
     """Manifest -> feature store -> padded batches with masks.
 
@@ -146,9 +158,15 @@ class EmotionDataModule(L.LightningDataModule):
         """Shuffled training batches (the last incomplete batch is dropped: BatchNorm needs >1)."""
         dataset = self._dataset("train")
         generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, collate_fn=collate,
-                          num_workers=self.num_workers, generator=generator,
-                          drop_last=len(dataset) > self.batch_size)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=True,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+            generator=generator,
+            drop_last=len(dataset) > self.batch_size,
+        )
 
     def val_dataloader(self) -> DataLoader:
         """Validation batches in manifest order."""
@@ -168,23 +186,29 @@ class EmotionDataModule(L.LightningDataModule):
 
         EVALUATION.md: speaker-independent folds are checked, not assumed.
         """
-        speakers = {s: {self.utterances[r.index].speaker for r in refs}
-                    for s, refs in self.refs.items()}
+        speakers = {
+            s: {self.utterances[r.index].speaker for r in refs} for s, refs in self.refs.items()
+        }
         for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
             shared = speakers[a] & speakers[b]
             if shared:
-                raise MMFAError(f"{type(self).__name__}{self._fold_text()}: speakers "
-                                f"{sorted(shared)} are in both {a} and {b}; the folds are not "
-                                "speaker-independent. Fix split_of() in the corpus plugin.")
+                raise MMFAError(
+                    f"{type(self).__name__}{self._fold_text()}: speakers "
+                    f"{sorted(shared)} are in both {a} and {b}; the folds are not "
+                    "speaker-independent. Fix split_of() in the corpus plugin."
+                )
         for split in ("train", "val"):
             if not self.refs[split]:
-                raise MMFAError(f"{type(self).__name__}{self._fold_text()}: the {split} split is "
-                                "empty; model selection needs train and validation data.")
+                raise MMFAError(
+                    f"{type(self).__name__}{self._fold_text()}: the {split} split is "
+                    "empty; model selection needs train and validation data."
+                )
 
     def fold_manifest(self) -> dict[str, list[str]]:
         """The utterance ids of each split of the current fold, sorted."""
-        return {s: sorted(self.utterances[r.index].id for r in refs)
-                for s, refs in self.refs.items()}
+        return {
+            s: sorted(self.utterances[r.index].id for r in refs) for s, refs in self.refs.items()
+        }
 
     def fold_manifest_hash(self) -> str:
         """SHA-256 of the fold manifest: names exactly the data a reported number used."""
@@ -194,8 +218,12 @@ class EmotionDataModule(L.LightningDataModule):
     def write_fold_manifest(self, path: str | Path) -> str:
         """Write the fold manifest (ids per split) as JSON and return its hash."""
         digest = self.fold_manifest_hash()
-        payload = {"datamodule": type(self).__name__, "fold": self.fold, "sha256": digest,
-                   "splits": self.fold_manifest()}
+        payload = {
+            "datamodule": type(self).__name__,
+            "fold": self.fold,
+            "sha256": digest,
+            "splits": self.fold_manifest(),
+        }
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(payload, indent=1))
         return digest
@@ -211,24 +239,28 @@ class EmotionDataModule(L.LightningDataModule):
             return
         self.utterances = self.load_manifest()
         if not self.utterances:
-            raise MMFAError(f"{type(self).__name__}: the manifest is empty (root={self.root}); "
-                            "check data.root")
-        pipeline = FeaturePipeline(self.cache_dir, self.audio, self.text,
-                                   num_workers=self.extract_workers,
-                                   on_bad_input=self.on_bad_input)
+            raise MMFAError(
+                f"{type(self).__name__}: the manifest is empty (root={self.root}); check data.root"
+            )
+        pipeline = FeaturePipeline(
+            self.cache_dir,
+            self.audio,
+            self.text,
+            num_workers=self.extract_workers,
+            on_bad_input=self.on_bad_input,
+        )
         self._refs, self.feature_report = pipeline.run(self.utterances)
-        if self.feature_report.skipped:
+        if self.feature_report.skipped:  # the pipeline logged it at INFO; make skips visible
             log.warning("%s: %s", type(self).__name__, self.feature_report.summary())
-        else:
-            log.info("%s: %s", type(self).__name__, self.feature_report.summary())
         self._pipeline = pipeline
 
     def _dataset(self, split: str) -> FeatureDataset:
         if not self.refs:
             self.setup()
         assert self._pipeline is not None
-        return FeatureDataset(self.refs[split], self.utterances, self._pipeline.audio_store,
-                              self._pipeline.text_store)
+        return FeatureDataset(
+            self.refs[split], self.utterances, self._pipeline.audio_store, self._pipeline.text_store
+        )
 
     def _eval_loader(self, split: str) -> DataLoader:
         dataset = self._dataset(split)
@@ -239,10 +271,17 @@ class EmotionDataModule(L.LightningDataModule):
             # metrics (ENVIRONMENT.md); this one gives each sample to exactly one rank.
             from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 
-            sampler = UnrepeatedDistributedSampler(dataset, num_replicas=trainer.world_size,
-                                                   rank=trainer.global_rank, shuffle=False)
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=False, sampler=sampler,
-                          collate_fn=collate, num_workers=self.num_workers)
+            sampler = UnrepeatedDistributedSampler(
+                dataset, num_replicas=trainer.world_size, rank=trainer.global_rank, shuffle=False
+            )
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=False,
+            sampler=sampler,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+        )
 
     def _trainer_or_none(self) -> Any:
         try:
@@ -254,14 +293,17 @@ class EmotionDataModule(L.LightningDataModule):
         names = self.fold_names()
         if not names:
             if fold is not None:
-                raise ConfigError(f"data.fold={fold!r}: {type(self).__name__} has an official "
-                                  "split and no folds; remove data.fold")
+                raise ConfigError(
+                    f"data.fold={fold!r}: {type(self).__name__} has an official "
+                    "split and no folds; remove data.fold"
+                )
             return None
         if fold is None:
             return names[0]
         if fold not in names:
-            raise ConfigError(f"data.fold={fold!r} is not a fold of {type(self).__name__}; "
-                              f"choose one of {names}")
+            raise ConfigError(
+                f"data.fold={fold!r} is not a fold of {type(self).__name__}; choose one of {names}"
+            )
         return fold
 
     def _fold_text(self) -> str:

@@ -77,7 +77,9 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         ref = self.refs[i]
         label = self.utterances[ref.index].label
         return {
-            "audio": self.audio_store.get_row(ref.audio_row) if self.audio_store is not None else None,
+            "audio": self.audio_store.get_row(ref.audio_row)
+            if self.audio_store is not None
+            else None,
             "text": self.text_store.get_row(ref.text_row) if self.text_store is not None else None,
             "target": list(label) if isinstance(label, tuple) else label,
             "index": ref.index,

@@ -27,7 +27,7 @@ class SyntheticDataModule(EmotionDataModule):
     Args:
         root: where to write the corpus (default ``<cache_dir>/corpora``).
         corpus_seed: seed of the generator (same seed, same corpus, byte for byte).
-        num_speakers: number of synthetic speakers (even, >= 6: a fold needs test, val and train pairs).
+        num_speakers: synthetic speakers (even, >= 6: test, val and train pairs).
         utterances_per_speaker: utterances per speaker.
         **kwargs: the :class:`EmotionDataModule` arguments (fold, batch_size, cache_dir, ...).
     """
@@ -44,8 +44,10 @@ class SyntheticDataModule(EmotionDataModule):
         **kwargs: Any,
     ) -> None:
         if num_speakers < 6 or num_speakers % 2:
-            raise ConfigError(f"data.num_speakers={num_speakers}: use an even number >= 6 so "
-                              "each fold has a test pair, a validation pair and training pairs")
+            raise ConfigError(
+                f"data.num_speakers={num_speakers}: use an even number >= 6 so "
+                "each fold has a test pair, a validation pair and training pairs"
+            )
         self.corpus_seed = corpus_seed
         self.num_speakers = num_speakers
         self.utterances_per_speaker = utterances_per_speaker
@@ -54,9 +56,12 @@ class SyntheticDataModule(EmotionDataModule):
     def load_manifest(self) -> list[Utterance]:
         """Generate the corpus if needed (idempotent) and read its manifest."""
         root = self.root or self.cache_dir / "corpora"
-        manifest = write_synthetic_corpus(Path(root), seed=self.corpus_seed,
-                                          num_speakers=self.num_speakers,
-                                          utterances_per_speaker=self.utterances_per_speaker)
+        manifest = write_synthetic_corpus(
+            Path(root),
+            seed=self.corpus_seed,
+            num_speakers=self.num_speakers,
+            utterances_per_speaker=self.utterances_per_speaker,
+        )
         return read_synthetic_manifest(manifest)
 
     def fold_names(self) -> list[str]:

@@ -27,22 +27,34 @@ log = logging.getLogger("mmfa.cv")
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    """mmfa cv's own options; everything else is passed to LightningCLI as overrides."""
+    """Parse `mmfa cv`'s own options; everything else is passed to LightningCLI as overrides."""
     parser = argparse.ArgumentParser(
         prog="mmfa cv",
         description="Cross-validate a config: fit, select on validation, test, for every fold; "
         "then write a report. Unknown options (e.g. --model.fusion TextOnly) go to LightningCLI.",
     )
-    parser.add_argument("--config", action="append", required=True,
-                        help="config file(s), as for mmfa fit (repeatable)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="run folder (default: runs/cv/<last config's name>)")
-    parser.add_argument("--folds", default=None,
-                        help="comma-separated fold names (default: every fold of the datamodule)")
-    parser.add_argument("--seeds", default="0",
-                        help="comma-separated seeds; folds x seeds runs (default: 0)")
-    parser.add_argument("--wandb", action="store_true",
-                        help="log to Weights & Biases: one group per run, one job per fold")
+    parser.add_argument(
+        "--config",
+        action="append",
+        required=True,
+        help="config file(s), as for mmfa fit (repeatable)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="run folder (default: runs/cv/<last config's name>)"
+    )
+    parser.add_argument(
+        "--folds",
+        default=None,
+        help="comma-separated fold names (default: every fold of the datamodule)",
+    )
+    parser.add_argument(
+        "--seeds", default="0", help="comma-separated seeds; folds x seeds runs (default: 0)"
+    )
+    parser.add_argument(
+        "--wandb",
+        action="store_true",
+        help="log to Weights & Biases: one group per run, one job per fold",
+    )
     parser.add_argument("--wandb-project", default="mmfa", help="W&B project (default: mmfa)")
     parser.add_argument("--tags", default="", help="extra comma-separated W&B tags")
     return parser.parse_known_args(argv)
@@ -52,6 +64,9 @@ def cv_main(argv: list[str]) -> Path:
     """Entry point of ``mmfa cv``. Returns the run folder."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args, overrides = parse_args(argv)
+    from mmfa.lightning_cli import keep_wandb_noninteractive
+
+    keep_wandb_noninteractive()
     run_dir = args.out or Path("runs") / "cv" / Path(args.config[-1]).stem
     base = [a for c in args.config for a in ("--config", c)] + overrides
     probe = _make_cli(base)
@@ -79,8 +94,14 @@ def cv_main(argv: list[str]) -> Path:
     return run_dir
 
 
-def run_unit(base: list[str], unit_dir: Path, fold: str | None, seed: int, group: str,
-             args: argparse.Namespace) -> None:
+def run_unit(
+    base: list[str],
+    unit_dir: Path,
+    fold: str | None,
+    seed: int,
+    group: str,
+    args: argparse.Namespace,
+) -> None:
     """Fit, select on validation, test and save predictions for one fold/seed."""
     from lightning.pytorch.loggers import CSVLogger
 
@@ -92,9 +113,17 @@ def run_unit(base: list[str], unit_dir: Path, fold: str | None, seed: int, group
     if args.wandb:
         from lightning.pytorch.loggers import WandbLogger
 
-        loggers.append(WandbLogger(project=args.wandb_project, group=group, job_type="fold",
-                                   name=f"{group}-{unit_dir.name}", save_dir=str(unit_dir),
-                                   tags=_tags(cli, args), config=_resolved_config(cli)))
+        loggers.append(
+            WandbLogger(
+                project=args.wandb_project,
+                group=group,
+                job_type="fold",
+                name=f"{group}-{unit_dir.name}",
+                save_dir=str(unit_dir),
+                tags=_tags(cli, args),
+                config=_resolved_config(cli),
+            )
+        )
     cli.trainer.loggers = loggers
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     ckpt = cli.trainer.checkpoint_callback
@@ -111,10 +140,14 @@ def run_unit(base: list[str], unit_dir: Path, fold: str | None, seed: int, group
     digest = dm.write_fold_manifest(unit_dir / "fold_manifest.json")
     val_score = getattr(ckpt, "best_model_score", None)
     info = {
-        "fold": fold, "seed": seed, "fold_manifest_sha256": digest, "checkpoint": best,
+        "fold": fold,
+        "seed": seed,
+        "fold_manifest_sha256": digest,
+        "checkpoint": best,
         "monitor": getattr(ckpt, "monitor", None),
         "val_metrics": {str(getattr(ckpt, "monitor", "val")): float(val_score)}
-        if val_score is not None else {},
+        if val_score is not None
+        else {},
         "sizes": {s: len(r) for s, r in dm.refs.items()},
         "skipped": dm.feature_report.skip_counts() if dm.feature_report else {},
     }
@@ -136,9 +169,16 @@ def _make_cli(args: list[str]) -> Any:
     from mmfa.plugins import load_plugins
 
     load_plugins()
-    return MMFACLI(EmotionTask, EmotionDataModule, subclass_mode_data=True,
-                   auto_configure_optimizers=False, run=False, save_config_callback=None,
-                   parser_kwargs={"parser_mode": "omegaconf"}, args=args)
+    return MMFACLI(
+        EmotionTask,
+        EmotionDataModule,
+        subclass_mode_data=True,
+        auto_configure_optimizers=False,
+        run=False,
+        save_config_callback=None,
+        parser_kwargs={"parser_mode": "omegaconf"},
+        args=args,
+    )
 
 
 def _resolved_config(cli: Any) -> dict[str, Any]:
@@ -155,8 +195,17 @@ def _write_run_json(run_dir: Path, cli: Any, args: argparse.Namespace, argv: lis
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(cli.parser.dump(cli.config, skip_none=False))
     dm = cli.datamodule
-    packages = ["mmfa", "torch", "lightning", "torchmetrics", "transformers", "opensmile",
-                "datasets", "scikit-learn", "numpy"]
+    packages = [
+        "mmfa",
+        "torch",
+        "lightning",
+        "torchmetrics",
+        "transformers",
+        "opensmile",
+        "datasets",
+        "scikit-learn",
+        "numpy",
+    ]
     provenance = {
         "argv": ["mmfa", "cv", *argv],
         "configs": {c: Path(c).read_text() for c in args.config if Path(c).exists()},
@@ -167,8 +216,7 @@ def _write_run_json(run_dir: Path, cli: Any, args: argparse.Namespace, argv: lis
         "datamodule": type(dm).__name__,
         "fusion": type(cli.model.fusion).__name__,
     }
-    run = {"task_type": dm.task_type, "class_names": list(dm.class_names),
-           "provenance": provenance}
+    run = {"task_type": dm.task_type, "class_names": list(dm.class_names), "provenance": provenance}
     (run_dir / "run.json").write_text(json.dumps(run, indent=1))
 
 

@@ -18,31 +18,48 @@ def log_fold_tables(model: Any, datamodule: Any) -> None:
     if wandb.run is None:
         return
     names = list(datamodule.class_names)
-    metrics = {k: float(v) for k, v in model.trainer.callback_metrics.items()
-               if k.startswith("test/")}
-    rows = [[n] + [metrics.get(f"test/{m}/{n}", float("nan"))
-                   for m in ("precision", "recall", "F1", "AUC")] for n in names]
+    metrics = {
+        k: float(v) for k, v in model.trainer.callback_metrics.items() if k.startswith("test/")
+    }
+    rows = [
+        [n]
+        + [metrics.get(f"test/{m}/{n}", float("nan")) for m in ("precision", "recall", "F1", "AUC")]
+        for n in names
+    ]
     payload: dict[str, Any] = {
-        "test/per_class": wandb.Table(columns=["class", "precision", "recall", "F1", "AUC"],
-                                      data=rows),
+        "test/per_class": wandb.Table(
+            columns=["class", "precision", "recall", "F1", "AUC"], data=rows
+        ),
     }
     confusion = getattr(model, "last_confusion", None)
     if confusion is not None and confusion.ndim == 2:
-        cells = [[names[i], names[j], int(confusion[i, j])]
-                 for i in range(len(names)) for j in range(len(names))]
+        cells = [
+            [names[i], names[j], int(confusion[i, j])]
+            for i in range(len(names))
+            for j in range(len(names))
+        ]
         payload["test/confusion_matrix"] = wandb.Table(
-            columns=["true", "predicted", "count"], data=cells)
+            columns=["true", "predicted", "count"], data=cells
+        )
     wandb.log(payload)
 
 
-def log_run_summary(run_dir: Path, report: dict[str, Any], *, project: str,
-                    tags: list[str]) -> None:
+def log_run_summary(
+    run_dir: Path, report: dict[str, Any], *, project: str, tags: list[str]
+) -> None:
     """One ``summary`` run in the group: the report's numbers, tables and plots."""
     import wandb
 
-    run = wandb.init(project=project, group=run_dir.name, job_type="summary",
-                     name=f"{run_dir.name}-summary", dir=str(run_dir), tags=tags,
-                     config={"run_dir": str(run_dir)}, reinit=True)
+    run = wandb.init(
+        project=project,
+        group=run_dir.name,
+        job_type="summary",
+        name=f"{run_dir.name}-summary",
+        dir=str(run_dir),
+        tags=tags,
+        config={"run_dir": str(run_dir)},
+        reinit=True,
+    )
     summary = _flatten(report.get("mean", {}), "cv/mean/")
     summary.update(_flatten(report.get("std", {}), "cv/std/"))
     run.summary.update(summary)
@@ -61,6 +78,11 @@ def _flatten(values: Any, prefix: str) -> dict[str, float]:
     out: dict[str, float] = {}
     if isinstance(values, dict):
         for key, value in values.items():
-            out.update(_flatten(value, f"{prefix}{key}/") if isinstance(value, dict)
-                       else {f"{prefix}{key}": value} if isinstance(value, int | float) else {})
+            out.update(
+                _flatten(value, f"{prefix}{key}/")
+                if isinstance(value, dict)
+                else {f"{prefix}{key}": value}
+                if isinstance(value, int | float)
+                else {}
+            )
     return {k.rstrip("/"): v for k, v in out.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -91,8 +92,12 @@ class FeaturePipeline:
         self.num_workers = num_workers
         self.on_bad_input = on_bad_input
         self.progress = progress
-        self.audio_store = FeatureStore(self.cache_dir, "audio", audio.settings()) if audio is not None else None
-        self.text_store = FeatureStore(self.cache_dir, "text", text.settings()) if text is not None else None
+        self.audio_store = (
+            FeatureStore(self.cache_dir, "audio", audio.settings()) if audio is not None else None
+        )
+        self.text_store = (
+            FeatureStore(self.cache_dir, "text", text.settings()) if text is not None else None
+        )
 
     def run(self, utterances: list[Utterance]) -> tuple[list[SampleRef], FeatureReport]:
         """Extract what is missing and return the rows of every usable utterance.
@@ -132,13 +137,29 @@ class FeaturePipeline:
         keys = {}
         for i, utt in enumerate(utts):
             if utt.audio_path is None:
-                self._fail(bad, i, BadInputError(utt.id, "no_audio", "the manifest has no audio"
-                           " path for it; use a text-only fusion or fix the corpus plugin"))
+                self._fail(
+                    bad,
+                    i,
+                    BadInputError(
+                        utt.id,
+                        "no_audio",
+                        "the manifest has no audio"
+                        " path for it; use a text-only fusion or fix the corpus plugin",
+                    ),
+                )
                 continue
             digest = hasher(Path(utt.audio_path))
             if digest is None:
-                self._fail(bad, i, BadInputError(utt.id, "missing", f"audio file "
-                           f"{utt.audio_path} does not exist or cannot be read; check data.root"))
+                self._fail(
+                    bad,
+                    i,
+                    BadInputError(
+                        utt.id,
+                        "missing",
+                        f"audio file "
+                        f"{utt.audio_path} does not exist or cannot be read; check data.root",
+                    ),
+                )
                 continue
             keys[i] = f"{digest}:{utt.start}:{utt.end}"
         hasher.save()
@@ -148,15 +169,28 @@ class FeaturePipeline:
         keys = {}
         for i, utt in enumerate(utts):
             if not utt.text.strip():
-                self._fail(bad, i, BadInputError(utt.id, "empty_transcript", "the transcript is "
-                           "empty; fix the transcript or drop the utterance from the corpus"))
+                self._fail(
+                    bad,
+                    i,
+                    BadInputError(
+                        utt.id,
+                        "empty_transcript",
+                        "the transcript is "
+                        "empty; fix the transcript or drop the utterance from the corpus",
+                    ),
+                )
                 continue
             keys[i] = text_key(utt.text)
         return keys
 
     # -- extraction ---------------------------------------------------------------------------
-    def _fill_audio(self, utts: list[Utterance], keys: dict[int, str],
-                    bad: dict[int, BadInputError], report: FeatureReport) -> None:
+    def _fill_audio(
+        self,
+        utts: list[Utterance],
+        keys: dict[int, str],
+        bad: dict[int, BadInputError],
+        report: FeatureReport,
+    ) -> None:
         from mmfa.features.audio import AudioJob
 
         store, extractor = self.audio_store, self.audio
@@ -171,13 +205,26 @@ class FeaturePipeline:
                 self._fail(bad, i, BadInputError(utts[i].id, *failed))
             else:
                 todo.setdefault(key, i)
-        jobs = [AudioJob(index=i, utterance_id=utts[i].id, path=Path(utts[i].audio_path or ""),
-                         start=utts[i].start, end=utts[i].end) for i in todo.values()]
+        jobs = [
+            AudioJob(
+                index=i,
+                utterance_id=utts[i].id,
+                path=Path(utts[i].audio_path or ""),
+                start=utts[i].start,
+                end=utts[i].end,
+            )
+            for i in todo.values()
+        ]
         results = extractor.extract_many(jobs, num_workers=self.num_workers, progress=self.progress)
         self._store_results(store, "audio", results, keys, utts, bad, report)
 
-    def _fill_text(self, utts: list[Utterance], keys: dict[int, str],
-                   bad: dict[int, BadInputError], report: FeatureReport) -> None:
+    def _fill_text(
+        self,
+        utts: list[Utterance],
+        keys: dict[int, str],
+        bad: dict[int, BadInputError],
+        report: FeatureReport,
+    ) -> None:
         store, extractor = self.text_store, self.text
         assert store is not None and extractor is not None
         todo: dict[str, int] = {}
@@ -197,20 +244,30 @@ class FeaturePipeline:
         )
         self._store_results(store, "text", results, keys, utts, bad, report)
 
-    def _store_results(self, store: FeatureStore, kind: str, results, keys: dict[int, str],  # type: ignore[no-untyped-def]
-                       utts: list[Utterance], bad: dict[int, BadInputError],
-                       report: FeatureReport) -> None:
+    def _store_results(
+        self,
+        store: FeatureStore,
+        kind: str,
+        results: Iterable[tuple[int, np.ndarray | BadInputError]],
+        keys: dict[int, str],
+        utts: list[Utterance],
+        bad: dict[int, BadInputError],
+        report: FeatureReport,
+    ) -> None:
         failures: dict[str, tuple[str, str]] = {}
 
-        def good_rows():  # type: ignore[no-untyped-def]
+        def good_rows() -> Iterator[tuple[str, np.ndarray]]:
             for i, out in results:
                 if isinstance(out, BadInputError):
                     failures[keys[i]] = (out.reason, out.detail)
                     self._fail(bad, i, out)
                     continue
                 if not np.isfinite(out).all():  # belt and braces: never store NaN features
-                    err = BadInputError(utts[i].id, "non_finite_features", f"{kind} features "
-                                        "contain NaN/Inf; check the input for silence or damage")
+                    err = BadInputError(
+                        utts[i].id,
+                        "non_finite_features",
+                        f"{kind} features contain NaN/Inf; check the input for silence or damage",
+                    )
                     failures[keys[i]] = (err.reason, err.detail)
                     self._fail(bad, i, err)
                     continue
@@ -229,5 +286,12 @@ class FeaturePipeline:
             if key in failures:
                 self._fail(bad, i, BadInputError(utts[i].id, *failures[key]))
             elif key not in store:
-                self._fail(bad, i, BadInputError(utts[i].id, "not_extracted", f"no {kind} "
-                           "features were produced; this is a bug, please report it"))
+                self._fail(
+                    bad,
+                    i,
+                    BadInputError(
+                        utts[i].id,
+                        "not_extracted",
+                        f"no {kind} features were produced; this is a bug, please report it",
+                    ),
+                )

@@ -174,7 +174,7 @@ class FeatureStore:
         return written
 
     def record_failures(self, failures: dict[str, tuple[str, str]]) -> None:
-        """Remember inputs that failed (key -> (reason, detail)) so reports need no re-extraction."""
+        """Remember failed inputs (key -> (reason, detail)): reports need no re-extraction."""
         if not failures:
             return
         self._failures.update({k: [r, d] for k, (r, d) in failures.items()})

@@ -218,7 +218,9 @@ class TextFeatureExtractor:
         if self._encoder is not None:
             return
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a per-load "Loading weights" bar says nothing useful
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
             encoder = AutoModel.from_pretrained(self.path, local_files_only=True)

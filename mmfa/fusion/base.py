@@ -35,8 +35,13 @@ class Fusion(nn.Module, ABC):
         self.num_outputs = num_outputs
 
     @abstractmethod
-    def forward(self, audio: Tensor | None, audio_mask: Tensor | None, text: Tensor | None,
-                text_mask: Tensor | None) -> Tensor:
+    def forward(
+        self,
+        audio: Tensor | None,
+        audio_mask: Tensor | None,
+        text: Tensor | None,
+        text_mask: Tensor | None,
+    ) -> Tensor:
         """Fuse the encoded modalities.
 
         Args:
@@ -61,8 +66,10 @@ class Fusion(nn.Module, ABC):
     def _require(self, name: str, x: Tensor | None, mask: Tensor | None) -> tuple[Tensor, Tensor]:
         """Check that a modality this fusion uses was given; fill in a missing mask."""
         if x is None:
-            raise ValueError(f"{type(self).__name__} uses the {name} modality but got {name}=None; "
-                             f"the network must build the {name} encoder (see Fusion.modalities)")
+            raise ValueError(
+                f"{type(self).__name__} uses the {name} modality but got {name}=None; "
+                f"the network must build the {name} encoder (see Fusion.modalities)"
+            )
         return x, (full_mask(x) if mask is None else mask)
 
 

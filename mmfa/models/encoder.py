@@ -43,10 +43,10 @@ class ModalityEncoder(nn.Module):
         self.recurrent_dropout = recurrent_dropout
         self.norm = MaskedBatchNorm1d(input_dim)
         self.gru = nn.GRU(input_dim, hidden_size, batch_first=True)
-        nn.init.xavier_uniform_(self.gru.weight_ih_l0)
-        nn.init.orthogonal_(self.gru.weight_hh_l0)
-        nn.init.zeros_(self.gru.bias_ih_l0)
-        nn.init.zeros_(self.gru.bias_hh_l0)
+        nn.init.xavier_uniform_(self.gru.get_parameter("weight_ih_l0"))
+        nn.init.orthogonal_(self.gru.get_parameter("weight_hh_l0"))
+        nn.init.zeros_(self.gru.get_parameter("bias_ih_l0"))
+        nn.init.zeros_(self.gru.get_parameter("bias_hh_l0"))
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """Encode a padded batch.
@@ -62,7 +62,8 @@ class ModalityEncoder(nn.Module):
         lengths = mask.sum(1).cpu()  # pack_padded_sequence wants lengths on the CPU
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         if self.training and self.recurrent_dropout > 0:
-            w_hh = F.dropout(self.gru.weight_hh_l0, self.recurrent_dropout, training=True)
+            w_hh: Tensor = self.gru.get_parameter("weight_hh_l0")
+            w_hh = F.dropout(w_hh, self.recurrent_dropout, training=True)  # one mask for all steps
             out, _ = functional_call(self.gru, {"weight_hh_l0": w_hh}, (packed,))
         else:
             out, _ = self.gru(packed)
@@ -70,10 +71,10 @@ class ModalityEncoder(nn.Module):
         return seq
 
     def l2_parameters(self) -> Iterator[nn.Parameter]:
-        """The weights Keras' ``kernel_regularizer``/``recurrent_regularizer`` would penalise.
+        """Yield the weights Keras' ``kernel_regularizer``/``recurrent_regularizer`` penalise.
 
         Yields:
             ``weight_ih_l0`` and ``weight_hh_l0`` (not the biases, nor the BatchNorm).
         """
-        yield self.gru.weight_ih_l0
-        yield self.gru.weight_hh_l0
+        yield self.gru.get_parameter("weight_ih_l0")
+        yield self.gru.get_parameter("weight_hh_l0")

@@ -49,7 +49,7 @@ class FastGELU(nn.Module):
 
 
 def full_mask(x: Tensor) -> Tensor:
-    """An all-True mask ``(B, T)`` for an unpadded sequence ``x`` of shape ``(B, T, D)``."""
+    """Return an all-True mask ``(B, T)`` for an unpadded sequence ``x`` of shape ``(B, T, D)``."""
     return torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
 
 
@@ -90,7 +90,7 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     def __init__(self, num_features: int, momentum: float = 0.01, eps: float = 1e-3) -> None:
         super().__init__(num_features, eps=eps, momentum=momentum)
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:  # type: ignore[override]
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Normalise the valid steps.
 
         Args:
@@ -110,8 +110,16 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked)
         use_batch_stats = self.training or self.running_mean is None
-        normed = F.batch_norm(valid, self.running_mean, self.running_var, self.weight, self.bias,
-                              use_batch_stats, factor, self.eps)
+        normed = F.batch_norm(
+            valid,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            factor,
+            self.eps,
+        )
         out = x.new_zeros(x.shape)
         out[mask] = normed
         return out
@@ -169,14 +177,24 @@ class ClassifierHead(nn.Module):
         dropout: dropout after each FC layer (paper: 0.3).
     """
 
-    def __init__(self, in_dim: int, num_outputs: int, hidden: int = 80, num_layers: int = 2,
-                 dropout: float = 0.3) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        num_outputs: int,
+        hidden: int = 80,
+        num_layers: int = 2,
+        dropout: float = 0.3,
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         width = in_dim
         for _ in range(num_layers):
-            layers += [keras_dense_init(nn.Linear(width, hidden)), FastGELU(),
-                       nn.BatchNorm1d(hidden, momentum=0.01, eps=1e-3), nn.Dropout(dropout)]
+            layers += [
+                keras_dense_init(nn.Linear(width, hidden)),
+                FastGELU(),
+                nn.BatchNorm1d(hidden, momentum=0.01, eps=1e-3),
+                nn.Dropout(dropout),
+            ]
             width = hidden
         layers.append(keras_dense_init(nn.Linear(width, num_outputs)))
         self.net = nn.Sequential(*layers)
@@ -184,3 +202,21 @@ class ClassifierHead(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Map pooled features ``(B, in_dim)`` to logits ``(B, num_outputs)``."""
         return self.net(x)
+
+
+class AttentionPool(nn.Module):
+    """First-level self-attention then GAP: one modality's sequence to one vector.
+
+    The single-modality and baseline fusions use this where MMFA has its second level.
+
+    Args:
+        dim: feature size D.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.attention = SelfAttention(dim)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        """Pool ``(B, T, D)`` with mask ``(B, T)`` to ``(B, D)`` (eqs. (1)-(3), then GAP)."""
+        return masked_mean(self.attention(x, mask), mask)

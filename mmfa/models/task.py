@@ -65,9 +65,16 @@ class EmotionTask(L.LightningModule):
         self.save_hyperparameters(ignore=["fusion"])
         self.class_names = list(class_names or [str(i) for i in range(num_outputs)])
         self.task_type = task_type
-        self.network = MMFANetwork(audio_dim, text_dim, num_outputs, fusion=fusion,
-                                   audio_factor=audio_factor, text_factor=text_factor,
-                                   recurrent_dropout=recurrent_dropout, l2=l2)
+        self.network = MMFANetwork(
+            audio_dim,
+            text_dim,
+            num_outputs,
+            fusion=fusion,
+            audio_factor=audio_factor,
+            text_factor=text_factor,
+            recurrent_dropout=recurrent_dropout,
+            l2=l2,
+        )
         self.hparams["fusion_name"] = type(self.network.fusion).__name__
         metrics = build_metrics(task_type, num_outputs, self.class_names)
         self.val_metrics = metrics.clone(prefix="val/")
@@ -113,8 +120,9 @@ class EmotionTask(L.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """Accumulate validation metrics (model selection uses these only)."""
         logits = self(batch)
-        self.log("val/loss", self._loss(logits, batch["target"]), batch_size=len(logits),
-                 sync_dist=True)
+        self.log(
+            "val/loss", self._loss(logits, batch["target"]), batch_size=len(logits), sync_dist=True
+        )
         self.val_metrics.update(self._scores(logits), batch["target"])
 
     def on_validation_epoch_end(self) -> None:
@@ -129,8 +137,13 @@ class EmotionTask(L.LightningModule):
         self.test_metrics.update(scores, batch["target"])
         if self.test_confusion is not None:
             self.test_confusion.update(scores, batch["target"])
-        self.test_outputs.append({"index": batch["index"].cpu(), "scores": scores.detach().cpu(),
-                                  "target": batch["target"].cpu()})
+        self.test_outputs.append(
+            {
+                "index": batch["index"].cpu(),
+                "scores": scores.detach().cpu(),
+                "target": batch["target"].cpu(),
+            }
+        )
 
     def on_test_epoch_start(self) -> None:
         """Forget predictions of an earlier test run."""
@@ -154,18 +167,17 @@ class EmotionTask(L.LightningModule):
         """Scores (probabilities or values) per utterance, with their manifest positions."""
         return {"index": batch["index"], "scores": self._scores(self(batch))}
 
-    # -- optimisation (Appendix A) ------------------------------------------------------------------
+    # -- optimisation (Appendix A) ---------------------------------------------------------------
     def configure_optimizers(self) -> Any:
         """SGD, lr 1e-3, Keras decay 1e-6 per step (lr / (1 + decay * step)) by default."""
         hp = self.hparams
-        params = self.parameters()
-        if hp.optimizer == "sgd":
-            opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=hp.lr, momentum=hp.momentum)
-        elif hp.optimizer == "adam":
-            opt = torch.optim.Adam(params, lr=hp.lr)
+        params, lr = self.parameters(), float(hp["lr"])
+        if hp["optimizer"] == "sgd":
+            opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, momentum=hp["momentum"])
+        elif hp["optimizer"] == "adam":
+            opt = torch.optim.Adam(params, lr=lr)
         else:
-            opt = torch.optim.AdamW(params, lr=hp.lr)
-        decay = float(hp.lr_decay)
+            opt = torch.optim.AdamW(params, lr=lr)
+        decay = float(hp["lr_decay"])
         schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0 / (1.0 + decay * step))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
-

@@ -147,8 +147,9 @@ def test_extract_many(
             continue
         got = results[job.index]
         assert isinstance(got, np.ndarray)
-        want = extractor.from_file(job.path, utterance_id=job.utterance_id, start=job.start,
-                                   end=job.end)
+        want = extractor.from_file(
+            job.path, utterance_id=job.utterance_id, start=job.start, end=job.end
+        )
         np.testing.assert_array_equal(got, want)
     assert results[count].shape == (19, 39)  # the 1 s segment
 
@@ -169,9 +170,19 @@ def _htk_statics(x: np.ndarray, size: int = 1600, step: int = 800, bands: int = 
 
     edges = np.linspace(mel(np.array(0.0)), mel(np.array(8000.0)), bands + 2)
     bin_mel = mel(np.arange(1025) * 16000 / 2048)
-    fbank = np.stack([np.clip(np.minimum((bin_mel - edges[m]) / (edges[m + 1] - edges[m]),
-                                         (edges[m + 2] - bin_mel) / (edges[m + 2] - edges[m + 1])),
-                              0, None) for m in range(bands)])
+    fbank = np.stack(
+        [
+            np.clip(
+                np.minimum(
+                    (bin_mel - edges[m]) / (edges[m + 1] - edges[m]),
+                    (edges[m + 2] - bin_mel) / (edges[m + 2] - edges[m + 1]),
+                ),
+                0,
+                None,
+            )
+            for m in range(bands)
+        ]
+    )
     i = np.arange(1, 13)[:, None]
     dct = np.sqrt(2 / bands) * np.cos(np.pi * i * (np.arange(bands)[None, :] + 0.5) / bands)
     ceps = np.log(power @ fbank.T) @ dct.T * (1 + 11 * np.sin(np.pi * np.arange(1, 13) / 22))

@@ -64,8 +64,10 @@ def _corpus(tmp_path: Path) -> list[Utterance]:
 
 def test_store_roundtrip(tmp_path: Path) -> None:
     store = FeatureStore(tmp_path, "audio", {"a": 1})
-    arrays = {f"k{i}": np.random.default_rng(i).normal(size=(i + 1, 4)).astype(np.float32)
-              for i in range(5)}
+    arrays = {
+        f"k{i}": np.random.default_rng(i).normal(size=(i + 1, 4)).astype(np.float32)
+        for i in range(5)
+    }
     assert store.add(arrays.items()) == 5
     reopened = FeatureStore(tmp_path, "audio", {"a": 1})
     for key, array in arrays.items():
@@ -82,8 +84,10 @@ def test_pipeline_reuses_and_recomputes(tmp_path: Path) -> None:
     assert report.skip_counts() == {"unreadable": 1, "missing": 1, "empty_transcript": 1}
     # Text is not extracted for utterances whose audio already failed.
     assert report.extracted["audio"] == 3 and report.extracted["text"] == 3
-    np.testing.assert_array_equal(pipe.audio_store.get_row(refs[1].audio_row),  # type: ignore[union-attr]
-                                  np.full((6, 2), 6.0, dtype=np.float32))
+    np.testing.assert_array_equal(
+        pipe.audio_store.get_row(refs[1].audio_row),  # type: ignore[union-attr]
+        np.full((6, 2), 6.0, dtype=np.float32),
+    )
 
     # Second run: everything reused, the known-bad file is not re-extracted.
     audio2, text2 = CountingAudio(), CountingText()
@@ -104,8 +108,9 @@ def test_pipeline_reuses_and_recomputes(tmp_path: Path) -> None:
 
 def test_pipeline_error_policy_names_the_utterance(tmp_path: Path) -> None:
     utts = _corpus(tmp_path)
-    pipe = FeaturePipeline(tmp_path / "c", CountingAudio(), CountingText(), progress=False,
-                           on_bad_input="error")
+    pipe = FeaturePipeline(
+        tmp_path / "c", CountingAudio(), CountingText(), progress=False, on_bad_input="error"
+    )
     with pytest.raises(BadInputError, match="u4"):
         pipe.run(utts)
 

@@ -34,8 +34,13 @@ class WavFolderDataModule(EmotionDataModule):
 
     speaker_independent = True
 
-    def __init__(self, root: str, csv_name: str = "labels.csv",
-                 classes: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        root: str,
+        csv_name: str = "labels.csv",
+        classes: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.rows = _read_rows(Path(root).expanduser() / csv_name)
         found = sorted({r["label"] for r in self.rows})
         self.class_names = tuple(classes or found)
@@ -50,9 +55,14 @@ class WavFolderDataModule(EmotionDataModule):
         """One utterance per CSV row."""
         assert self.root is not None
         return [
-            Utterance(id=str(Path(r["path"]).with_suffix("")), audio_path=self.root / r["path"],
-                      text=r["transcript"], label=self.class_names.index(r["label"]),
-                      speaker=r["speaker"], split=r.get("split", ""))
+            Utterance(
+                id=str(Path(r["path"]).with_suffix("")),
+                audio_path=self.root / r["path"],
+                text=r["transcript"],
+                label=self.class_names.index(r["label"]),
+                speaker=r["speaker"],
+                split=r.get("split", ""),
+            )
             for r in self.rows
         ]
 
@@ -71,8 +81,9 @@ class WavFolderDataModule(EmotionDataModule):
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
     if not path.exists():
-        raise ConfigError(f"{path} does not exist; data.root must hold a CSV with columns "
-                          f"{', '.join(REQUIRED)}")
+        raise ConfigError(
+            f"{path} does not exist; data.root must hold a CSV with columns {', '.join(REQUIRED)}"
+        )
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:

@@ -1,0 +1,304 @@
+"""Paper-style reports from a cross-validation run's saved per-fold test predictions.
+
+A run folder, as ``mmfa cv`` writes it (see :mod:`mmfa.experiments.cv`)::
+
+    RUN/run.json                        {"task_type", "class_names", "provenance": {...}}
+    RUN/folds/<fold>/predictions.csv    one row per test utterance (below)
+    RUN/folds/<fold>/fold.json          {"fold", "seed", "fold_manifest_sha256", "checkpoint",
+                                         "val_metrics", ...}; copied into the provenance
+
+``predictions.csv`` columns, by ``task_type``:
+
+- ``multiclass``: ``id, target, score_<class>...`` (target = class index, softmax scores)
+- ``multilabel``: ``id, target_<label>..., score_<label>...`` (0/1 targets, sigmoid scores)
+- ``regression``: ``id, target, score``
+
+:func:`build_report` recomputes every number with scikit-learn (:mod:`.fold_metrics`), averages
+over folds (mean ± population std, ddof=0) as the paper's Tables 3-4 and 8-9 do, and writes
+``RUN/report/``: ``report.md``, ``report.json``, ``per_fold.csv``, ``per_class.csv`` and PNG
+figures. :func:`compare_runs` puts several runs' headline rows side by side.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmfa.experiments import plots
+from mmfa.experiments.fold_metrics import (
+    BETA,
+    HEADLINE,
+    PER_CLASS,
+    THRESHOLD,
+    FoldMetrics,
+    multiclass_metrics,
+    multilabel_metrics,
+    regression_metrics,
+)
+from mmfa.experiments.report_markdown import headline_table, render_report
+from mmfa.experiments.run_folder import FoldPredictions, RunFolderError, read_run
+
+__all__ = ["RunFolderError", "build_report", "compare_runs", "fold_metrics", "summarise"]
+
+STD_DDOF = 0  # population std (NumPy's default); the paper does not say which it used
+
+
+def fold_metrics(
+    task: str, target: np.ndarray, scores: np.ndarray, class_names: list[str], fold: str
+) -> FoldMetrics:
+    """Dispatch to the task's scikit-learn metrics (:mod:`.fold_metrics`)."""
+    if task == "multiclass":
+        return multiclass_metrics(target, scores, class_names, fold)
+    if task == "multilabel":
+        return multilabel_metrics(target, scores, class_names, fold)
+    return regression_metrics(target, scores, fold)
+
+
+def summarise(values: Sequence[float]) -> dict[str, Any]:
+    """Mean ± std (ddof=0) over the folds where a value is defined, with the per-fold values."""
+    array = np.asarray(values, dtype=float)
+    used = array[~np.isnan(array)]
+    return {
+        "mean": float(used.mean()) if used.size else float("nan"),
+        "std": float(used.std(ddof=STD_DDOF)) if used.size else float("nan"),
+        "n_folds": int(used.size),
+        "per_fold": array.tolist(),
+    }
+
+
+def build_report(run_dir: Path) -> dict[str, Any]:
+    """Compute a run's report and write it into ``run_dir/report/``.
+
+    Args:
+        run_dir: a run folder (layout in the module docstring).
+
+    Returns:
+        The report: ``mean``/``std``/``n_folds`` per headline metric (fractions), ``per_fold``,
+        ``per_class``, ``pooled``, ``confusion_matrix``, ``provenance``, ``notes`` and ``files``.
+        NaN marks an undefined value (``null`` in ``report.json``).
+    """
+    run_dir = Path(run_dir)
+    run, folds, notes = read_run(run_dir)
+    task, names = run["task_type"], [str(n) for n in run.get("class_names") or []]
+    per_fold = [fold_metrics(task, f.target, f.scores, names, f.name) for f in folds]
+    pooled = fold_metrics(
+        task,
+        np.concatenate([f.target for f in folds]),
+        np.concatenate([f.scores for f in folds]),
+        names,
+        "pooled",
+    )
+    headline = {k: summarise([m.headline[k] for m in per_fold]) for k in HEADLINE[task]}
+    report: dict[str, Any] = {
+        "title": f"Cross-validation report: {run_dir.name}",
+        "run_dir": str(run_dir),
+        "task_type": task,
+        "class_names": names,
+        "folds": [f.name for f in folds],
+        "num_predictions": int(sum(len(f.ids) for f in folds)),
+        "conventions": {
+            "std_ddof": STD_DDOF,
+            "beta": BETA,
+            "average": "weighted",
+            "zero_division": 0,
+            "multilabel_threshold": THRESHOLD,
+        },
+        "headline": list(HEADLINE[task]),
+        "mean": {k: v["mean"] for k, v in headline.items()},
+        "std": {k: v["std"] for k, v in headline.items()},
+        "n_folds": {k: v["n_folds"] for k, v in headline.items()},
+        "per_fold": [
+            {"fold": f.name, "n": len(f.ids), **m.headline}
+            for f, m in zip(folds, per_fold, strict=True)
+        ],
+        "per_class": _per_class(task, names, per_fold),
+        "pooled": pooled.headline,
+        "provenance": {
+            "run": run.get("provenance", {}),
+            "folds": {f.name: f.info for f in folds},
+            "report": _report_versions(),
+        },
+        "notes": notes + [n for m in per_fold for n in m.notes],
+    }
+    out = run_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    report["files"] = _write_figures(out, task, names, folds, per_fold, report)
+    report["files"].update(
+        {"markdown": "report.md", "json": "report.json", "per_fold": "per_fold.csv"}
+    )
+    _write_csv(out / "per_fold.csv", report["per_fold"])
+    if report["per_class"]:
+        report["files"]["per_class"] = "per_class.csv"
+        _write_csv(out / "per_class.csv", _per_class_rows(report["per_class"]))
+    (out / "report.json").write_text(json.dumps(_json_safe(report), indent=1))
+    (out / "report.md").write_text(render_report(report))
+    return report
+
+
+def _per_class(task: str, names: list[str], per_fold: list[FoldMetrics]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for k, name in enumerate(names):
+        entry: dict[str, Any] = {
+            "support": int(sum(int(m.support[k]) for m in per_fold if m.support is not None))
+        }
+        for metric in PER_CLASS[task]:
+            entry[metric] = summarise([m.per_class[metric][k] for m in per_fold])
+        table[name] = entry
+    return table
+
+
+def _per_class_rows(per_class: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, entry in per_class.items():
+        row: dict[str, Any] = {"class": name, "support": entry["support"]}
+        for metric, stats in entry.items():
+            if isinstance(stats, dict):
+                row.update(
+                    {
+                        f"{metric}_mean": stats["mean"],
+                        f"{metric}_std": stats["std"],
+                        f"{metric}_n_folds": stats["n_folds"],
+                    }
+                )
+        rows.append(row)
+    return rows
+
+
+def _write_figures(
+    out: Path,
+    task: str,
+    names: list[str],
+    folds: list[FoldPredictions],
+    per_fold: list[FoldMetrics],
+    report: dict[str, Any],
+) -> dict[str, str]:
+    if task == "regression":
+        plots.plot_scatter(out / "scatter.png", [(f.name, f.target, f.scores) for f in folds])
+        return {"scatter": "scatter.png"}
+    counts = np.sum([m.confusion for m in per_fold if m.confusion is not None], axis=0).astype(int)
+    if task == "multiclass":
+        report["confusion_matrix"] = {
+            "labels": names,
+            "counts": counts.tolist(),
+            "row_normalised": plots.row_normalise(counts).tolist(),
+        }
+        plots.plot_confusion(out / "confusion_matrix.png", counts, names)
+        positives = [[(f.target == k, f.scores[:, k]) for f in folds] for k in range(len(names))]
+    else:
+        report["confusion_matrix"] = {
+            "labels": names,
+            "layout": "[label][true][predicted]",
+            "counts": counts.tolist(),
+        }
+        plots.plot_label_confusion(out / "confusion_matrix.png", counts, names)
+        positives = [
+            [(f.target[:, k] == 1, f.scores[:, k]) for f in folds] for k in range(len(names))
+        ]
+    auc = [report["per_class"][n]["AUC"] for n in names]
+    plots.plot_roc(
+        out / "roc_curves.png", names, positives, [a["mean"] for a in auc], [a["std"] for a in auc]
+    )
+    return {"confusion_matrix": "confusion_matrix.png", "roc_curves": "roc_curves.png"}
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _report_versions() -> dict[str, str]:
+    """Versions of what computed the report (the run's own versions are in run.json)."""
+    import matplotlib
+    import scipy
+    import sklearn
+
+    from mmfa import __version__
+
+    return {
+        "mmfa": __version__,
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN -> null (strict JSON), NumPy scalars -> Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _nan(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def compare_runs(run_dirs: Sequence[Path], out: Path, labels: Sequence[str] | None = None) -> str:
+    """Put several runs' headline metrics side by side (the paper's audio / text / multimodal rows).
+
+    Each run's ``report/report.json`` is read, or built first when missing.
+
+    Args:
+        run_dirs: run folders, one table row each, in this order.
+        out: folder receiving ``comparison.md`` and ``comparison.csv``.
+        labels: a row label per run (e.g. ``"audio-only / 4class / improvised"``); default: the
+            run folders' names.
+
+    Returns:
+        The Markdown written to ``out/comparison.md``.
+    """
+    run_dirs = [Path(p) for p in run_dirs]
+    if labels is not None and len(labels) != len(run_dirs):
+        raise ValueError(f"compare_runs: {len(labels)} labels for {len(run_dirs)} runs")
+    names = list(labels) if labels is not None else [p.name for p in run_dirs]
+    reports = []
+    for run_dir in run_dirs:
+        path = run_dir / "report" / "report.json"
+        if not path.exists():
+            build_report(run_dir)
+        reports.append(json.loads(path.read_text()))
+    metrics: list[str] = []
+    for report in reports:
+        metrics += [m for m in report["headline"] if m not in metrics]
+    rows = []
+    for name, run_dir, report in zip(names, run_dirs, reports, strict=True):
+        row: dict[str, Any] = {
+            "label": name,
+            "run_dir": str(run_dir),
+            "task_type": report["task_type"],
+            "folds": len(report["folds"]),
+        }
+        for metric in metrics:
+            row[f"{metric}_mean"] = _nan(report["mean"].get(metric))
+            row[f"{metric}_std"] = _nan(report["std"].get(metric))
+        rows.append(row)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out / "comparison.csv", rows)
+    markdown = "\n".join(
+        [
+            "# Run comparison",
+            "",
+            f"Mean ± std over folds (std with ddof={STD_DDOF}); percent except MAE and Pearson r.",
+            "",
+            headline_table(rows, metrics, lead=["label", "task_type", "folds"]),
+            "",
+        ]
+    )
+    (out / "comparison.md").write_text(markdown)
+    return markdown

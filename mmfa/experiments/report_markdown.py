@@ -1,0 +1,325 @@
+"""Markdown rendering of a cross-validation report (the dict :func:`.report.build_report` returns).
+
+Numbers are shown as the paper prints them: percent with 2 decimals, ``76.00 ± 3.68``; MAE and
+Pearson r stay raw (3 decimals). NaN (undefined) shows as ``n/a``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from mmfa.experiments.fold_metrics import PER_CLASS
+
+PLAIN = {"MAE", "r"}  # not fractions: never shown in percent
+DISPLAY = {
+    "Fbeta": "Fβ",
+    "F1_macro": "F1 (macro)",
+    "AUC_macro": "AUC (macro)",
+    "ACC_label": "ACC (per label)",
+    "r": "Pearson r",
+    "Acc2": "Acc-2",
+    "Acc2_nonzero": "Acc-2 (non-zero)",
+    "Acc7": "Acc-7",
+    "F1_2": "F1 (sign)",
+    "F1_2_nonzero": "F1 (sign, non-zero)",
+    "label": "run",
+    "task_type": "task",
+}
+PAPER_COLUMNS = 6  # Tables 3-4: ACC | ACC_B | PRE | REC | Fβ | F1 (the rest go in a 2nd table)
+
+DEFINITIONS = {
+    "multiclass": (
+        "ACC = accuracy (the field's WA); ACC_B = balanced accuracy = mean per-class recall "
+        "(UA); PRE, REC, Fβ (β = 0.5) and F1 are support-weighted averages over classes, as in "
+        "the paper's Tables 3-4, so REC equals ACC; F1 (macro) is the unweighted class mean; "
+        "AUC (macro) is scikit-learn's one-vs-rest macro ROC-AUC, undefined for a fold whose test "
+        "set lacks a class. The prediction is the argmax of the softmax scores."
+    ),
+    "multilabel": (
+        "ACC = exact-match (subset) accuracy; ACC (per label) = mean of the labels' accuracies; "
+        "PRE, REC, Fβ (β = 0.5) and F1 are averages over labels weighted by their positives; "
+        "F1 (macro) is the unweighted label mean; a label is predicted where its score > 0.5."
+    ),
+    "regression": (
+        "MAE = mean absolute error; Pearson r; Acc-2 = accuracy of the sign with 0 counted as "
+        "positive; Acc-2 (non-zero) drops zero targets and compares > 0; Acc-7 = accuracy of "
+        "round(clip(x, -3, 3)); F1 (sign) = weighted F1 of the same two splits."
+    ),
+}
+
+
+def display(metric: str, task: str = "") -> str:
+    """Return the column title of a metric."""
+    if metric == "ACC" and task == "multilabel":
+        return "ACC (exact match)"
+    return DISPLAY.get(metric, metric)
+
+
+def fmt(value: Any, metric: str, std: Any = None) -> str:
+    """``76.00 ± 3.68`` (percent) or ``0.712 ± 0.030`` (MAE, r); ``n/a`` when undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    scale, digits = (1.0, 3) if metric in PLAIN else (100.0, 2)
+    text = f"{float(value) * scale:.{digits}f}"
+    if std is not None and not (isinstance(std, float) and math.isnan(std)):
+        text += f" ± {float(std) * scale:.{digits}f}"
+    return text
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def headline_table(
+    rows: Sequence[dict[str, Any]], metrics: Sequence[str], lead: Sequence[str] = (), task: str = ""
+) -> str:
+    """Render ``| lead... | metric... |`` rows of ``<metric>_mean`` ± ``<metric>_std``."""
+    header = [display(c, task) for c in (*lead, *metrics)]
+    body = [
+        [row[c] for c in lead]
+        + [fmt(row.get(f"{m}_mean"), m, row.get(f"{m}_std")) for m in metrics]
+        for row in rows
+    ]
+    return _table(header, body)
+
+
+def render_report(report: dict[str, Any]) -> str:
+    """Render the whole ``report.md``."""
+    task, folds = report["task_type"], report["folds"]
+    out = [
+        f"# {report['title']}",
+        "",
+        f"Task: **{task}**"
+        + (
+            f", {len(report['class_names'])} classes ({', '.join(report['class_names'])})"
+            if report["class_names"]
+            else ""
+        )
+        + f"; {len(folds)} folds, {report['num_predictions']} test predictions.",
+        "",
+    ]
+    out += _headline_section(report)
+    if report["per_class"]:
+        out += _per_class_section(report)
+    out += [
+        "## Per fold",
+        "",
+        "Each fold's own numbers (the means above average these).",
+        "",
+        _table(
+            ["fold", "n"] + [display(m, task) for m in report["headline"]],
+            [
+                [r["fold"], r["n"]] + [fmt(r[m], m) for m in report["headline"]]
+                for r in report["per_fold"]
+            ],
+        ),
+        "",
+    ]
+    out += [
+        "## Pooled (all folds' predictions concatenated)",
+        "",
+        "**Not the paper's protocol**, which averages per-fold numbers (above); pooled numbers "
+        "weight large folds more and are shown for comparison only.",
+        "",
+        _table(
+            [display(m, task) for m in report["headline"]],
+            [[fmt(report["pooled"][m], m) for m in report["headline"]]],
+        ),
+        "",
+    ]
+    out += _figures_section(report)
+    out += _provenance_section(report)
+    if report["notes"]:
+        out += ["## Notes", ""] + [f"- {n}" for n in report["notes"]] + [""]
+    return "\n".join(out)
+
+
+def _headline_section(report: dict[str, Any]) -> list[str]:
+    task, metrics = report["task_type"], report["headline"]
+    row = {f"{m}_{s}": report[s][m] for m in metrics for s in ("mean", "std")}
+    split = len(metrics) if task == "regression" else PAPER_COLUMNS
+    lines = [
+        "## Headline",
+        "",
+        f"Mean ± std over the {len(report['folds'])} folds, "
+        + ("percent except MAE and Pearson r. " if task == "regression" else "in percent. ")
+        + f"The std is the population std (ddof={report['conventions']['std_ddof']}, NumPy's "
+        "default); the paper does not say which it used. "
+        + "A value undefined in some fold (n/a there) is averaged over the others.",
+        "",
+        headline_table([row], metrics[:split], task=task),
+        "",
+    ]
+    if metrics[split:]:
+        lines += [headline_table([row], metrics[split:], task=task), ""]
+    partial = [
+        f"{display(m, task)} over {report['n_folds'][m]} of {len(report['folds'])}"
+        for m in metrics
+        if report["n_folds"][m] < len(report["folds"])
+    ]
+    if partial:
+        lines += [
+            "Averaged over fewer folds (undefined in the others, see Notes): "
+            + "; ".join(partial)
+            + ".",
+            "",
+        ]
+    lines += [DEFINITIONS[task], ""]
+    return lines
+
+
+def _per_class_section(report: dict[str, Any]) -> list[str]:
+    task, n_folds = report["task_type"], len(report["folds"])
+    metrics = [m for m in PER_CLASS[task] if m != "AUC"]
+    body = []
+    for name, entry in report["per_class"].items():
+        cells = [
+            fmt(entry[m]["mean"], m, entry[m]["std"]) + _partial(entry[m], n_folds) for m in metrics
+        ]
+        auc = entry["AUC"]
+        body.append(
+            [
+                name,
+                *cells,
+                entry["support"],
+                fmt(auc["mean"], "AUC", auc["std"]) + _partial(auc, n_folds),
+            ]
+        )
+    weighted = [
+        fmt(report["mean"][m], m, report["std"][m]) if m in ("PRE", "REC", "F1") else "—"
+        for m in metrics
+    ]
+    total = sum(e["support"] for e in report["per_class"].values())
+    body.append(["weighted average", *weighted, total, "—"])
+    kind = "test utterances" if task == "multiclass" else "positive test utterances"
+    return [
+        "## Per class",
+        "",
+        f"Mean ± std over folds, in percent (paper Tables 8-9, Figs. 4-7). Support = {kind}, "
+        "summed over folds. A class with no test utterance in a fold is left out of that "
+        "fold's per-class means; `(k/N folds)` says so.",
+        "",
+        _table(["class" if task == "multiclass" else "label", *metrics, "support", "AUC"], body),
+        "",
+    ]
+
+
+def _partial(stats: dict[str, Any], n_folds: int) -> str:
+    return f" ({stats['n_folds']}/{n_folds} folds)" if stats["n_folds"] < n_folds else ""
+
+
+def _figures_section(report: dict[str, Any]) -> list[str]:
+    titles = {
+        "confusion_matrix": "Confusion matrix, summed over folds (counts and row-normalised)",
+        "roc_curves": "ROC curves per class: one thin line per fold, the mean in red",
+        "scatter": "Predicted against gold scores",
+    }
+    lines = ["## Figures", ""]
+    for key, title in titles.items():
+        if key in report["files"]:
+            lines += [
+                f"{title}: [{report['files'][key]}]({report['files'][key]})",
+                "",
+                f"![{title}]({report['files'][key]})",
+                "",
+            ]
+    matrix = report.get("confusion_matrix")
+    if report["task_type"] == "multiclass" and matrix and len(matrix["labels"]) <= 20:
+        lines += [
+            "Counts (rows: true class, columns: predicted class):",
+            "",
+            _table(
+                ["true \\ predicted", *matrix["labels"]],
+                [[n, *row] for n, row in zip(matrix["labels"], matrix["counts"], strict=True)],
+            ),
+            "",
+        ]
+    return lines
+
+
+def _provenance_section(report: dict[str, Any]) -> list[str]:
+    prov = report["provenance"]
+    lines = [
+        "## Provenance",
+        "",
+        f"- Run folder: `{report['run_dir']}`",
+        "- Report computed with: " + _inline(prov["report"]),
+    ]
+    details: list[tuple[str, str]] = []
+    lines += _value_lines(prov["run"], 0, details)
+    lines += ["", "Per fold (from each fold's `fold.json`):", ""]
+    standard = ["seed", "checkpoint", "fold_manifest_sha256", "val_metrics"]
+    body = []
+    for name, info in prov["folds"].items():
+        other = {k: v for k, v in info.items() if k not in standard and k != "fold"}
+        body.append(
+            [name]
+            + [_inline(info[k]) if k in info else "?" for k in standard]
+            + [_inline(other) if other else ""]
+        )
+    lines += [
+        _table(
+            ["fold", "seed", "checkpoint", "fold manifest sha256", "validation metrics", "other"],
+            body,
+        ),
+        "",
+    ]
+    for key, text in details:
+        lines += [
+            f"<details><summary>{key}</summary>",
+            "",
+            "```",
+            text.rstrip(),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
+    return lines
+
+
+def _value_lines(
+    values: dict[str, Any], depth: int, details: list[tuple[str, str]], prefix: str = ""
+) -> list[str]:
+    """Nested bullets; multi-line strings (config files) go to collapsed blocks below."""
+    lines = []
+    pad = "  " * depth
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and any(_long(v) for v in value.values()):
+            lines.append(f"{pad}- **{key}**:")
+            lines += _value_lines(value, depth + 1, details, f"{path} / ")
+        elif isinstance(value, str) and "\n" in value:
+            details.append((path, value))
+            lines.append(f"{pad}- **{key}**: see *{path}* below")
+        else:
+            lines.append(f"{pad}- **{key}**: {_inline(value)}")
+    return lines
+
+
+def _long(value: Any) -> bool:
+    return isinstance(value, dict) or (isinstance(value, str) and "\n" in value)
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return "`" + " ".join(str(v) for v in value) + "`"
+    return _plain(value)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str | int) or value is None:
+        return f"`{value}`"
+    return f"`{json.dumps(value)}`"
