@@ -40,10 +40,10 @@ _CUES = {
 }
 # (own list, shared list, chance of the shared one): the shared list blurs the class in a valence.
 _CUE_MIX = {
-    "neutral": ("neutral", "pos", 0.45),
-    "happy": ("happy", "pos", 0.6),
-    "sad": ("sad", "neg", 0.6),
-    "angry": ("angry", "neg", 0.6),
+    "neutral": ("neutral", "pos", 0.4),
+    "happy": ("happy", "pos", 0.55),
+    "sad": ("sad", "neg", 0.55),
+    "angry": ("angry", "neg", 0.55),
 }
 # Templates are mostly shared within a valence, so the cue words, not the template, tell the class.
 _POS = [

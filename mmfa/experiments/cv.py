@@ -20,6 +20,7 @@ import json
 import logging
 import platform
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,14 @@ def cv_main(argv: list[str]) -> Path:
         if (unit_dir / "fold.json").exists():
             log.info("fold %s already finished: skipped (delete %s to rerun it)", name, unit_dir)
             continue
+        if unit_dir.exists() and _is_rank_zero():
+            # An interrupted fold restarts clean; its partial files are kept aside, not deleted.
+            aside = run_dir / "interrupted" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            unit_dir.rename(aside)
+            log.info(
+                "fold %s was interrupted earlier: restarting it (old files in %s)", name, aside
+            )
         run_unit(base, unit_dir, fold, seed, run_dir.name, args)
     from mmfa.experiments.report import build_report
 

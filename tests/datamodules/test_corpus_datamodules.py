@@ -87,8 +87,9 @@ def test_meld_text_only_needs_only_the_csvs(meld_root: Path) -> None:
     assert not dm.feature_report.skipped
 
 
-@pytest.mark.parametrize("task, task_type", [("multilabel", "multilabel"),
-                                             ("sentiment", "regression")])
+@pytest.mark.parametrize(
+    "task, task_type", [("multilabel", "multilabel"), ("sentiment", "regression")]
+)
 def test_mosei_tasks(mosei_root: Path, task: str, task_type: str) -> None:
     dm = MOSEIDataModule(root=str(mosei_root), task=task, batch_size=4)  # type: ignore[arg-type]
     dm.setup("fit")
@@ -102,15 +103,30 @@ def test_missing_root_names_the_key() -> None:
         IEMOCAPDataModule()
 
 
-@pytest.mark.parametrize("config, root, extra", [
-    ("iemocap_4class.yaml", "iemocap_root", []),
-    ("iemocap_8class.yaml", "iemocap_root", ["--data.scenario=improvised"]),
-    ("meld_7class.yaml", "meld_root", []),
-    ("mosei_6class.yaml", "mosei_root", []),
-])
-def test_real_cli_fast_dev_run(config: str, root: str, extra: list[str],
-                               request: pytest.FixtureRequest, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "config, root, extra",
+    [
+        ("iemocap_4class.yaml", "iemocap_root", []),
+        ("iemocap_8class.yaml", "iemocap_root", ["--data.scenario=improvised"]),
+        ("meld_7class.yaml", "meld_root", []),
+        ("mosei_6class.yaml", "mosei_root", []),
+    ],
+)
+def test_real_cli_fast_dev_run(
+    config: str, root: str, extra: list[str], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     path = request.getfixturevalue(root)
-    main(["fit", "--config", str(REPO / "configs" / config), f"--data.root={path}",
-          "--data.batch_size=4", "--trainer.fast_dev_run=true", "--trainer.logger=false",
-          f"--trainer.default_root_dir={tmp_path}", *MINILM, *extra])
+    main(
+        [
+            "fit",
+            "--config",
+            str(REPO / "configs" / config),
+            f"--data.root={path}",
+            "--data.batch_size=4",
+            "--trainer.fast_dev_run=true",
+            "--trainer.logger=false",
+            f"--trainer.default_root_dir={tmp_path}",
+            *MINILM,
+            *extra,
+        ]
+    )

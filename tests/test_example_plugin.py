@@ -1,0 +1,80 @@
+"""The example third-party plugin (examples/wav_folder_plugin), installed from its own folder.
+
+CI installs it (`.ci/run`); this test then checks that mmfa lists it and trains on it through the
+real CLI, with no change in mmfa.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmfa.cli import main
+from mmfa.testing.media import tone, write_wav
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("mmfa_wav_folder") is None,
+    reason="example plugin not installed: pip install -e examples/wav_folder_plugin",
+)
+
+
+def write_wav_folder(root: Path) -> Path:
+    """Four speakers, three labels, 44.1 kHz stereo wavs (mmfa resamples and downmixes)."""
+    rows = []
+    words = {"happy": "great lovely day", "sad": "so tired and alone", "angry": "stop it now"}
+    for s, speaker in enumerate(["ann", "bob", "cat", "dan"]):
+        for i, label in enumerate(["happy", "sad", "angry"] * 3):
+            signal = tone(0.6 + 0.1 * i, sample_rate=44100, freq=150 + 40 * i, seed=s * 10 + i)
+            path = Path("audio") / f"{speaker}_{i}.wav"
+            write_wav(root / path, np.stack([signal, signal * 0.5], axis=1), sample_rate=44100)
+            rows.append(
+                {
+                    "path": str(path),
+                    "transcript": f"{words[label]} {i}",
+                    "label": label,
+                    "speaker": speaker,
+                }
+            )
+    with (root / "labels.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["path", "transcript", "label", "speaker"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return root
+
+
+def test_listed_by_mmfa(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["plugins"])
+    out = capsys.readouterr().out
+    assert "wav-folder" in out and "mmfa-wav-folder" in out
+
+
+def test_trains_through_the_real_cli(tmp_path: Path) -> None:
+    from mmfa.lightning_cli import run_cli
+
+    root = write_wav_folder(tmp_path / "corpus")
+    cli = run_cli(
+        [
+            "fit",
+            "--config",
+            str(REPO / "configs/demo.yaml"),
+            "--data",
+            "WavFolderDataModule",
+            f"--data.root={root}",
+            "--data.batch_size=4",
+            "--data.fold=bob",
+            "--trainer.max_epochs=2",
+            "--trainer.logger=false",
+            f"--trainer.default_root_dir={tmp_path}",
+        ]
+    )
+    dm = cli.datamodule
+    assert type(dm).__name__ == "WavFolderDataModule"
+    assert dm.class_names == ("angry", "happy", "sad")
+    assert {dm.utterances[r.index].speaker for r in dm.refs["test"]} == {"bob"}
+    assert cli.model.hparams["num_outputs"] == 3
+    assert "test/UA" in cli.trainer.callback_metrics
