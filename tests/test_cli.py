@@ -77,3 +77,41 @@ def test_fast_dev_run_every_fusion(fusion: str, tmp_path: Path) -> None:
     )
     assert type(cli.model.fusion).__name__ == fusion
     assert any(k.startswith("test/") for k in cli.trainer.callback_metrics)
+
+
+def test_omegaconf_interpolation_in_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "interp.yaml"
+    config.write_text(
+        (REPO / "configs/demo.yaml")
+        .read_text()
+        .replace("    batch_size: 16", "    batch_size: 12\n    seed: ${.batch_size}")
+    )
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(config), "--print_config"])
+    out = capsys.readouterr().out
+    assert "seed: 12" in out and "${" not in out
+
+
+def test_ablate_writes_one_comparison_row_per_run(tmp_path: Path) -> None:
+    main(
+        [
+            "ablate",
+            "--config",
+            str(REPO / "configs/demo.yaml"),
+            "--grid",
+            "model.fusion=AudioOnly,TextOnly",
+            "--out",
+            str(tmp_path),
+            "--folds",
+            "pair1",
+            "--trainer.max_epochs=1",
+            "--trainer.enable_progress_bar=false",
+            "--data.batch_size=8",
+            *SMALL,
+        ]
+    )
+    table = (tmp_path / "comparison.md").read_text()
+    assert "AudioOnly" in table and "TextOnly" in table
+    assert (tmp_path / "fusion-AudioOnly" / "report" / "report.json").exists()
