@@ -12,6 +12,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torchmetrics import MeanMetric
 
 from mmfa.fusion.base import Fusion, FusionFactory
 from mmfa.metrics import build_confusion_matrix, build_metrics
@@ -78,6 +79,12 @@ class EmotionTask(L.LightningModule):
         self.hparams["fusion_name"] = type(self.network.fusion).__name__
         metrics = build_metrics(task_type, num_outputs, self.class_names)
         self.val_metrics = metrics.clone(prefix="val/")
+        # Sample-weighted mean of the validation loss, synced as (sum, count) in float. Not
+        # self.log(..., batch_size=..., sync_dist=True): Lightning 2.6 (gloo) averages its integer
+        # sample count across ranks with truncation (23 over 2 ranks -> 11), so val/loss was wrong
+        # under DDP whenever the ranks held different numbers of samples
+        # (tests/experiments/test_ddp.py).
+        self.val_loss = MeanMetric()
         self.test_metrics = metrics.clone(prefix="test/")
         self.test_confusion = build_confusion_matrix(task_type, num_outputs)
         self.test_outputs: list[dict[str, Tensor]] = []
@@ -120,14 +127,14 @@ class EmotionTask(L.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """Accumulate validation metrics (model selection uses these only)."""
         logits = self(batch)
-        self.log(
-            "val/loss", self._loss(logits, batch["target"]), batch_size=len(logits), sync_dist=True
-        )
+        self.val_loss.update(self._loss(logits, batch["target"]), weight=len(logits))
         self.val_metrics.update(self._scores(logits), batch["target"])
 
     def on_validation_epoch_end(self) -> None:
-        """Log and reset the validation metrics."""
+        """Log and reset the validation metrics (compute syncs them: the values are global)."""
+        self.log("val/loss", self.val_loss.compute())
         self.log_dict(self.val_metrics.compute(), prog_bar=False)
+        self.val_loss.reset()
         self.val_metrics.reset()
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
