@@ -10,75 +10,54 @@ from mmfa.fusion.base import Fusion
 from mmfa.models.layers import AttentionPool, ClassifierHead
 
 
-class AudioOnly(Fusion):
-    """Audio alone: self-attention (eqs. (1)-(3)) -> GAP -> FC head. The text encoder is not built.
+class _OneModality(Fusion):
+    """One branch: self-attention (eqs. (1)-(3)) -> GAP -> FC head; the other encoder is not built.
 
     Args:
-        audio_dim: encoded audio size (audio GRU units).
-        text_dim: unused (part of the common constructor).
+        audio_dim: encoded audio size (audio GRU units; unused by TextOnly).
+        text_dim: encoded text size (text GRU units; unused by AudioOnly).
         num_outputs: number of logits.
         head_hidden: units per FC layer of the head (paper: 80).
         head_dropout: dropout in the head (paper: 0.3).
     """
 
+    modality: ClassVar[str]
+
+    def __init__(
+        self,
+        audio_dim: int,
+        text_dim: int,
+        num_outputs: int,
+        head_hidden: int = 80,
+        head_dropout: float = 0.3,
+    ) -> None:
+        super().__init__(audio_dim, text_dim, num_outputs)
+        dim = audio_dim if self.modality == "audio" else text_dim
+        self.pool = AttentionPool(dim)
+        self.head = ClassifierHead(dim, num_outputs, hidden=head_hidden, dropout=head_dropout)
+
+    def forward(
+        self,
+        audio: Tensor | None,
+        audio_mask: Tensor | None,
+        text: Tensor | None,
+        text_mask: Tensor | None,
+    ) -> Tensor:
+        """Logits ``(B, C)`` from the one modality used; the other arrives as None."""
+        given = (audio, audio_mask) if self.modality == "audio" else (text, text_mask)
+        x, mask = self._require(self.modality, *given)
+        return self.head(self.pool(x, mask))
+
+
+class AudioOnly(_OneModality):
+    """Audio alone (the paper's "Audio" rows). See :class:`_OneModality` for the arguments."""
+
+    modality = "audio"
     modalities: ClassVar[tuple[str, ...]] = ("audio",)
 
-    def __init__(
-        self,
-        audio_dim: int,
-        text_dim: int,
-        num_outputs: int,
-        head_hidden: int = 80,
-        head_dropout: float = 0.3,
-    ) -> None:
-        super().__init__(audio_dim, text_dim, num_outputs)
-        self.pool = AttentionPool(audio_dim)
-        self.head = ClassifierHead(audio_dim, num_outputs, hidden=head_hidden, dropout=head_dropout)
 
-    def forward(
-        self,
-        audio: Tensor | None,
-        audio_mask: Tensor | None,
-        text: Tensor | None,
-        text_mask: Tensor | None,
-    ) -> Tensor:
-        """Logits ``(B, C)`` from ``audio (B, Ta, audio_dim)``; text is ignored (None)."""
-        audio, audio_mask = self._require("audio", audio, audio_mask)
-        return self.head(self.pool(audio, audio_mask))
+class TextOnly(_OneModality):
+    """Text alone (the paper's "Text" rows). See :class:`_OneModality` for the arguments."""
 
-
-class TextOnly(Fusion):
-    """Text alone: self-attention (eqs. (1)-(3)) -> GAP -> FC head. The audio encoder is not built.
-
-    Args:
-        audio_dim: unused (part of the common constructor).
-        text_dim: encoded text size (text GRU units).
-        num_outputs: number of logits.
-        head_hidden: units per FC layer of the head (paper: 80).
-        head_dropout: dropout in the head (paper: 0.3).
-    """
-
+    modality = "text"
     modalities: ClassVar[tuple[str, ...]] = ("text",)
-
-    def __init__(
-        self,
-        audio_dim: int,
-        text_dim: int,
-        num_outputs: int,
-        head_hidden: int = 80,
-        head_dropout: float = 0.3,
-    ) -> None:
-        super().__init__(audio_dim, text_dim, num_outputs)
-        self.pool = AttentionPool(text_dim)
-        self.head = ClassifierHead(text_dim, num_outputs, hidden=head_hidden, dropout=head_dropout)
-
-    def forward(
-        self,
-        audio: Tensor | None,
-        audio_mask: Tensor | None,
-        text: Tensor | None,
-        text_mask: Tensor | None,
-    ) -> Tensor:
-        """Logits ``(B, C)`` from ``text (B, Tw, text_dim)``; audio is ignored (None)."""
-        text, text_mask = self._require("text", text, text_mask)
-        return self.head(self.pool(text, text_mask))

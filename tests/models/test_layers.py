@@ -69,7 +69,7 @@ def test_masked_batchnorm_train_equals_batchnorm_on_valid_steps() -> None:
     torch.manual_seed(0)
     lengths = [7, 2, 5]
     x, mask = padded(lengths, 6, seed=1, pad_value=50.0)  # garbage padding must not count
-    mbn, ref = MaskedBatchNorm1d(6), nn.BatchNorm1d(6, momentum=0.01, eps=1e-3)
+    mbn, ref = MaskedBatchNorm1d(6), nn.BatchNorm1d(6, momentum=0.1, eps=1e-3)
     with torch.no_grad():
         mbn.weight.uniform_(0.5, 1.5)
         mbn.bias.uniform_(-1, 1)
@@ -82,7 +82,7 @@ def test_masked_batchnorm_train_equals_batchnorm_on_valid_steps() -> None:
     torch.testing.assert_close(mbn.running_var, ref.running_var)
     assert mbn.num_batches_tracked.item() == 1
     # Keras defaults, in PyTorch terms
-    assert mbn.momentum == 0.01 and mbn.eps == 1e-3
+    assert mbn.momentum == 0.1 and mbn.eps == 1e-3
 
 
 def test_masked_batchnorm_statistics_do_not_depend_on_padding() -> None:
