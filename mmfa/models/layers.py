@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
 #: Running-statistics momentum of every BatchNorm (PyTorch convention; see MaskedBatchNorm1d).
 BN_MOMENTUM = 0.1
+
 
 def keras_dense_init(linear: nn.Linear) -> nn.Linear:
     """Initialise a ``Linear`` like a Keras ``Dense`` (glorot-uniform kernel, zero bias).
