@@ -12,10 +12,12 @@ CSVs themselves also works); default ``$MMFA_SHARED`` or ``<repo>/../shared``. W
 the script says so and exits 0. Features are cached under ``<out>/cache`` and reused by later runs;
 each run's logs and checkpoint go to ``<out>/runs/<timestamp>/``.
 
-Settings (defaults; see docs/results_meld.md for why): Adam lr 1e-3 (the paper's plain SGD at
-1e-3 needs far more epochs than 2 CPU cores allow), batch 16, at most 20 epochs, early stopping
-after 6 epochs without a better dev weighted F1, checkpoint = best dev weighted F1
-(``--monitor val/UA`` selects on balanced accuracy instead), seed 0.
+Settings (defaults; why in docs/results_meld.md): Adam lr 1e-3 (the paper's plain SGD at 1e-3
+needs far more epochs than 2 CPU cores allow), batch 16, at most 30 epochs, early stopping after 8
+epochs without a better dev weighted F1, checkpoint = best dev weighted F1 (``--monitor val/UA``
+selects on balanced accuracy instead), seed 0, ``trainer.deterministic``, and one torch thread for
+training (the model is tiny: on shared, busy cores two threads were up to ~70x slower per step
+than one; feature extraction keeps torch's default).
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ CSV_NAMES = ("train_sent_emo.csv", "dev_sent_emo.csv", "test_sent_emo.csv")
 #: Table 6 gives ACC/ACC_B/PRE/REC/F_beta; Table 10 (per-class, "Weighted Average" row) gives the
 #: weighted PRE/REC/F1, and Table 7 repeats ACC 61.66 / F1 58.98. The paper's test set has 2,504
 #: utterances (Sec. IV.A and Table 10 supports), not the 2,610 rows of the official test CSV.
+#: Table 10's text rows reproduce Table 6's weighted PRE/REC/F_beta exactly, but the mean of its
+#: per-class recalls (= ACC_B) is 37.18, not Table 6's 57.18: one of the two is a misprint.
 PAPER = {
     "WA": (61.66, "Table 6 ACC (= Table 10 weighted REC)"),
-    "UA": (57.18, "Table 6 ACC_B"),
+    "UA": (57.18, "Table 6 ACC_B; but Table 10's per-class recalls average to 37.18"),
     "precision_w": (58.06, "Table 6 PRE (= Table 10 weighted PRE)"),
     "F1_w": (58.98, "Table 10 weighted F1 (= Table 7 F1)"),
     "Fbeta_w": (58.05, "Table 6 F_beta (beta = 0.5)"),
@@ -132,32 +136,38 @@ def cli_args(meld: Path, out: Path, run_name: str, opts: argparse.Namespace) -> 
     ]
 
 
-def epoch_logger() -> Any:
-    """A callback that prints one line per epoch (the progress bar is off by default) and times
-    the stages: features (until ``setup``), training (until ``on_fit_end``), test."""
+def epoch_logger(train_threads: int) -> Any:
+    """A callback that prints one line per epoch (the progress bar is off by default), times the
+    stages (features: until ``setup``; training: until ``on_fit_end``; test), and sets torch's
+    CPU threads for training once the features are ready."""
     import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
 
     class EpochLine(L.Callback):
         def __init__(self) -> None:
             self.t0 = time.perf_counter()
             self.times: dict[str, float] = {}
+            self.threads: dict[str, int] = {}
+            self.best: tuple[str, float | None] | None = None  # checkpoint path, dev score
+            self.fit_info: dict[str, Any] = {}
 
         def setup(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
-            if stage == "fit":  # prepare_data (feature extraction/reuse) has run
+            if stage == "fit":  # prepare_data (feature extraction or reuse) has run
                 self.times["features_s"] = time.perf_counter() - self.t0
+                self.threads["features"] = torch.get_num_threads()
+                if train_threads > 0:
+                    torch.set_num_threads(train_threads)
+                self.threads["training"] = torch.get_num_threads()
                 self.t_fit = time.perf_counter()
 
         def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
             self.t_epoch = time.perf_counter()
 
-        def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-            if trainer.sanity_checking:
-                return
+        def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            # Runs after the epoch's validation, so the val/ metrics are this epoch's.
             m = trainer.callback_metrics
-            loss = m.get("train/loss_epoch", m.get("train/loss"))
             parts = [f"epoch {trainer.current_epoch:2d}"]
-            if loss is not None:
-                parts.append(f"train/loss {float(loss):.4f}")
             for k in ("val/loss", "val/WA", "val/UA", "val/F1_w"):
                 if k in m:
                     parts.append(f"{k} {float(m[k]):.4f}")
@@ -166,6 +176,17 @@ def epoch_logger() -> Any:
 
         def on_fit_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
             self.times["train_s"] = time.perf_counter() - self.t_fit
+            # Read now: testing a checkpoint restores the callbacks' states saved in it.
+            stopper = trainer.early_stopping_callback
+            ckpt = trainer.checkpoint_callback
+            if isinstance(ckpt, ModelCheckpoint) and ckpt.best_model_path:
+                score = ckpt.best_model_score
+                self.best = (ckpt.best_model_path, None if score is None else float(score))
+            self.fit_info = {
+                "epochs_run": trainer.current_epoch,
+                "early_stopped": bool(stopper and stopper.stopped_epoch),
+                "stopped_epoch": stopper.stopped_epoch if stopper else None,
+            }
             self.t_test = time.perf_counter()
 
         def on_test_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -211,6 +232,17 @@ def versions() -> dict[str, str]:
     return out
 
 
+def source_hash() -> str:
+    """SHA-256 of the mmfa package's source files and the config: the exact code a run used,
+    even in a working tree with uncommitted changes (the git commit alone does not say)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted((REPO / "mmfa").rglob("*.py")) + [CONFIG]:
+        h.update(str(f.relative_to(REPO)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def markdown(result: dict[str, Any]) -> str:
     """Ours beside the paper: the headline metrics, then per-class P/R/F1 (Table 10)."""
     m = result["test_metrics"]
@@ -254,6 +286,8 @@ def compare_previous(path: Path, result: dict[str, Any]) -> dict[str, Any] | Non
     return {
         "previous_run": prev.get("run_name"),
         "same_settings": True,
+        "same_source": prev.get("versions", {}).get("mmfa_source_sha256")
+        == result["versions"]["mmfa_source_sha256"],
         "bit_identical_test_metrics": all(d == 0.0 for d in diffs.values()),
         "max_abs_diff": max(diffs.values(), default=0.0),
         "same_selected_epoch": prev["selection"]["epoch"] == result["selection"]["epoch"],
@@ -267,10 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=default_shared(),
                         help="the shared folder (MELD CSVs in <shared>/data/meld); "
                         "default $MMFA_SHARED or <repo>/../shared")  # fmt: skip
-    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "meld_text_only",
-                        help="feature cache (<out>/cache) and runs (<out>/runs/<time>)")  # fmt: skip
-    parser.add_argument("--patience", type=int, default=6, help="early stopping, in epochs")
+                        help="feature cache <out>/cache, runs <out>/runs/<time>")  # fmt: skip
+    parser.add_argument("--patience", type=int, default=8, help="early stopping, in epochs")
     parser.add_argument("--monitor", choices=("val/F1_w", "val/UA"), default="val/F1_w",
                         help="dev metric for checkpoint selection and early stopping")  # fmt: skip
     parser.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
@@ -279,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True,
                         help="trainer.deterministic (torch deterministic algorithms)")  # fmt: skip
+    parser.add_argument("--train-threads", type=int, default=1,
+                        help="torch CPU threads for training and test (0: leave torch's default; "
+                        "feature extraction always uses the default)")  # fmt: skip
     parser.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the JSON")
     opts = parser.parse_args(argv)
@@ -301,11 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"$ {command}".rstrip())
     print("runs: mmfa " + shlex.join(args), flush=True)
 
+    source = source_hash()  # before mmfa is imported: the code this run runs
     import torch
 
     from mmfa.lightning_cli import run_cli
 
-    timer = epoch_logger()
+    timer = epoch_logger(opts.train_threads)
     t0 = time.perf_counter()
     cli = run_cli(args, trainer_defaults={"callbacks": [timer]})
     wall = time.perf_counter() - t0
@@ -314,21 +352,18 @@ def main(argv: list[str] | None = None) -> int:
     test_metrics = {
         k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("test/")
     }
-    ckpt_cb = trainer.checkpoint_callback
-    best_path = Path(ckpt_cb.best_model_path) if ckpt_cb and ckpt_cb.best_model_path else None
+    run_dir = Path(str(trainer.log_dir))
     selected: dict[str, Any] = {"monitor": opts.monitor, "checkpoint": None, "epoch": None}
-    if best_path is not None:
+    if timer.best is not None:
+        best_path, best_score = timer.best
         ckpt = torch.load(best_path, map_location="cpu", weights_only=False)
         selected.update(
-            checkpoint=str(best_path),
+            checkpoint=best_path,
             epoch=int(ckpt["epoch"]),
             global_step=int(ckpt["global_step"]),
-            best_score=float(ckpt_cb.best_model_score),
-            val_metrics_at_selected_epoch=val_row(
-                Path(trainer.logger.log_dir) / "metrics.csv", int(ckpt["epoch"])
-            ),
+            best_score=best_score,
+            val_metrics_at_selected_epoch=val_row(run_dir / "metrics.csv", int(ckpt["epoch"])),
         )
-    stopper = trainer.early_stopping_callback
     report = dm.feature_report
     result: dict[str, Any] = {
         "benchmark": "MELD 7-class emotion, text only, official train/dev/test split",
@@ -349,11 +384,10 @@ def main(argv: list[str] | None = None) -> int:
             "monitor": opts.monitor,
             "seed": opts.seed,
             "deterministic": opts.deterministic,
-            "torch_threads": torch.get_num_threads(),
+            "torch_threads": timer.threads,
         },
         "selection": selected,
-        "epochs_run": int(trainer.current_epoch),
-        "early_stopped_at_epoch": int(stopper.stopped_epoch) if stopper else None,
+        **timer.fit_info,
         "test_metrics": test_metrics,
         "data": {
             "meld_dir": str(meld),
@@ -368,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         "paper": {
             "source": "Ho et al., IEEE Access 2020, Tables 6, 7 and 10 (MELD, text)",
             "test_utterances": 2504,
+            "UA_implied_by_table10_percent": 37.18,
             "metrics_percent": {k: v for k, (v, _) in PAPER.items()},
             "per_class_percent": {
                 k: dict(zip(("precision", "recall", "F1", "support"), v, strict=True))
@@ -375,31 +410,32 @@ def main(argv: list[str] | None = None) -> int:
             },
         },
         "time_s": {"wall": round(wall, 1), **{k: round(v, 1) for k, v in timer.times.items()}},
-        "run_dir": trainer.logger.log_dir,
-        "versions": versions(),
+        "run_dir": str(run_dir),
+        "versions": {**versions(), "mmfa_source_sha256": source},
     }
     result["rerun_check"] = compare_previous(opts.results, result)
 
     table = markdown(result)
     print()
-    print(f"## MELD text-only (7 emotions), test split, checkpoint selected on {opts.monitor} (dev)")
+    print(f"## MELD text-only (7 emotions), test split, selected on dev {opts.monitor}")
     print()
     print(f"Command: `{command.strip()}`")
     print()
     print(table)
     print()
+    t = timer.times
     print(
         f"Selected epoch {selected['epoch']} (0-based) of {result['epochs_run']} run; "
         f"{result['data']['features']}; wall {wall / 60:.1f} min "
-        f"(features {timer.times.get('features_s', 0):.0f} s, "
-        f"training {timer.times.get('train_s', 0):.0f} s, test {timer.times.get('test_s', 0):.0f} s)"
+        f"(features {t.get('features_s', 0):.0f} s, training {t.get('train_s', 0):.0f} s, "
+        f"test {t.get('test_s', 0):.0f} s)"
     )
     if result["rerun_check"]:
         print(f"Compared with the previous result file: {result['rerun_check']}")
     result["markdown"] = table
     opts.results.parent.mkdir(parents=True, exist_ok=True)
     opts.results.write_text(json.dumps(result, indent=1) + "\n")
-    Path(trainer.logger.log_dir, "meld_text_only.json").write_text(json.dumps(result, indent=1))
+    (run_dir / "meld_text_only.json").write_text(json.dumps(result, indent=1))
     print(f"wrote {opts.results}")
     return 0
 

@@ -200,7 +200,7 @@ class FeaturePipeline:
             if i in bad:
                 continue
             if key in store:
-                report.reused["audio"] += 1
+                continue
             elif (failed := store.failure(key)) is not None:
                 self._fail(bad, i, BadInputError(utts[i].id, *failed))
             else:
@@ -231,9 +231,7 @@ class FeaturePipeline:
         for i, key in keys.items():
             if i in bad:
                 continue
-            if key in store:
-                report.reused["text"] += 1
-            else:
+            if key not in store:
                 todo.setdefault(key, i)
         order = list(todo.values())
         results = (
@@ -255,6 +253,7 @@ class FeaturePipeline:
         report: FeatureReport,
     ) -> None:
         failures: dict[str, tuple[str, str]] = {}
+        new_keys: set[str] = set()
 
         def good_rows() -> Iterator[tuple[str, np.ndarray]]:
             for i, out in results:
@@ -271,19 +270,22 @@ class FeaturePipeline:
                     failures[keys[i]] = (err.reason, err.detail)
                     self._fail(bad, i, err)
                     continue
-                report.extracted[kind] += 1
+                new_keys.add(keys[i])
                 yield keys[i], out
 
         try:
             store.add(good_rows())
         finally:
             store.record_failures(failures)
-        # Utterances sharing a content key with an extracted one count as reused; failures of a
-        # shared key apply to every utterance that has it.
+        # Counted per utterance (several may share one transcript or file); a failure of a shared
+        # key applies to every utterance that has it.
         for i, key in keys.items():
             if i in bad:
                 continue
-            if key in failures:
+            if key in store:
+                report.extracted[kind] += key in new_keys
+                report.reused[kind] += key not in new_keys
+            elif key in failures:
                 self._fail(bad, i, BadInputError(utts[i].id, *failures[key]))
             elif key not in store:
                 self._fail(
