@@ -1,18 +1,29 @@
 """The embedded *synthetic* multimodal emotion corpus: wav files + transcripts, made from a seed.
 
 Nothing here is speech from people. Each clip is synthesised from a glottal-like harmonic source,
-formant resonances and noise, with class-dependent prosody; each transcript comes from templates.
-The design follows the usual finding that speech prosody mainly carries *arousal* and words mainly
-carry *valence*, so neither modality alone is near-perfect and fusing them clearly helps:
+formant resonances and noise; each transcript is two templated phrases said in sequence, one
+*true* (cue words of the utterance's class) and one *decoy* (cue words of another class, drawn
+uniformly), in random order. The modalities are complementary in the way the paper's MMFA can use
+(its second level takes queries and keys from the audio and values from the text, resampled
+linearly to the audio length): words are spread evenly over the speech, so text position i lands
+near audio frame i/(Lw-1) of the clip, and the true phrase is the *emphasised* one.
 
-========  =================  ==================================  ==========================
-class     arousal (audio)    prosody                             valence (text)
-========  =================  ==================================  ==========================
-neutral   low                mid pitch, flat, mid energy/rate    plain everyday wording
-happy     high               high, wide rising contour, fast     positive words
-sad       low                low, falling, quiet, slow, pauses   negative, sadness words
-angry     high               mid-high, loud, fast, sharp onsets  negative, anger words
-========  =================  ==================================  ==========================
+=====================  ==========================================  ============================
+modality               carries                                     alone
+=====================  ==========================================  ============================
+text                   the true and the decoy class, not which is  two candidates: ~50%
+                       which (same templates, random order)
+audio                  where the true phrase is (9-15 dB louder,   arousal only: ~50%
+                       pitch accents, brighter; the decoy is flat
+                       and soft), and the class's arousal (happy/
+                       angry: higher, wider pitch, faster; neutral/
+                       sad: lower, narrower, slower)
+both (MMFA)            the words said where the audio emphasises   near 100%
+=====================  ==========================================  ============================
+
+Every cue is a temporal one (loudness, pitch movement, rate), so it survives the per-utterance
+mean normalisation of the MFCC. The words come from a small vocabulary (three cue words per class)
+so that ~200 training clips suffice.
 
 Everything derives from ``numpy.random.SeedSequence(seed, spawn_key=(speaker, k))``, so a clip
 does not depend on generation order, and the same seed gives byte-identical files.
@@ -42,7 +53,7 @@ __all__ = [
     "write_synthetic_corpus",
 ]
 #: Bump when the generator's output changes: it is part of the corpus folder name.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 _COLUMNS = ("id", "path", "text", "label", "speaker")
 
 
@@ -69,8 +80,9 @@ def _generate(folder: Path, seed: int, num_speakers: int, per_speaker: int, sr: 
         for k, y in enumerate(labels):
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s, k + 1)))
             label, uid = SYNTHETIC_CLASSES[y], f"spk{s + 1:02d}_{k:04d}"
-            text = make_transcript(label, rng)  # first: the audio follows its syllables
-            audio = synthesize_speech(text, label, spk, sr, rng)
+            phrases = make_transcript(label, rng)  # first: the audio follows its words
+            text = " ".join(w for p in phrases for w in p.words)
+            audio = synthesize_speech(phrases, label, spk, sr, rng)
             _write_wav(folder / "wav" / f"{uid}.wav", audio, sr)
             rows.append((uid, f"wav/{uid}.wav", text, label, f"spk{s + 1:02d}"))
     with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as f:
@@ -91,7 +103,7 @@ def write_synthetic_corpus(
 
     Writes ``root/<name>/wav/<id>.wav`` (mono int16) and ``root/<name>/manifest.csv`` (columns
     ``id,path,text,label,speaker``; ``path`` relative to the manifest), where ``<name>`` encodes the
-    generator version and the arguments, e.g. ``synthetic-v1-s0-n8x40``. The corpus is built in a
+    generator version and the arguments, e.g. ``synthetic-v2-s0-n8x40``. The corpus is built in a
     temporary folder and renamed into place, with ``params.json`` as the completion marker, so an
     interrupted run is regenerated and concurrent callers do not see half-written corpora.
 

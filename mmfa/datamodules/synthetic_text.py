@@ -3,8 +3,8 @@
 Used by :mod:`mmfa.datamodules.synthetic_corpus`. A transcript is two short phrases said in
 sequence (sometimes joined by a connective such as "but" or "and"). Each phrase carries cue words
 of one class: the *true* phrase those of the utterance's class, the *decoy* phrase those of another
-class drawn uniformly. Which phrase comes first is random, and the templates, fillers and
-connectives do not depend on which phrase is the true one, so the words alone narrow the class
+class drawn uniformly. Which phrase comes first is random, and the templates and connectives
+do not depend on which phrase is the true one, so the words alone narrow the class
 down to two candidates and cannot tell which of the two is meant. The audio says it: the true
 phrase is the emphasised one (see :mod:`mmfa.datamodules.synthetic_speech`).
 """
@@ -17,32 +17,18 @@ import numpy as np
 
 SYNTHETIC_CLASSES = ("neutral", "happy", "sad", "angry")
 
-_SLOTS = {
-    "thing": "trip party dinner plan report weekend project movie job car house meeting".split(),
-    "person": "Anna Tom Maria Paul Lucy Mark Sara Ben".split(),
-    "time": "today tonight yesterday again lately".split(),
-    "filler": "really so quite just truly".split(),
-}
-# Cue words: each list belongs to one class.
+# Cue words: three per class. A small vocabulary on purpose: with ~200 training clips the text
+# encoder must learn one consistent representation per class for the fusion to read a phrase's
+# class at its position (eight words per class were not learned within the demo's epochs).
 _CUES = {
-    "neutral": "usual normal scheduled standard regular ordinary planned routine".split(),
-    "happy": "wonderful amazing fantastic thrilled delighted excited glad brilliant".split(),
-    "sad": "lonely lost tired empty hopeless heartbroken miserable gloomy".split(),
-    "angry": "furious ridiculous stupid unfair outrageous unacceptable annoyed disgusting".split(),
+    "neutral": ["usual", "normal", "scheduled"],
+    "happy": ["wonderful", "amazing", "fantastic"],
+    "sad": ["lonely", "lost", "tired"],
+    "angry": ["furious", "ridiculous", "stupid"],
 }
 # Phrase templates, shared by all classes and by the true and the decoy phrase: only the cue words
-# tell a phrase's class. The cue comes early, so a left-to-right encoder has read it soon after the
-# phrase starts. 3-4 words each.
-_PHRASES = [
-    "{cue} {cue} {time}",
-    "{filler} {cue} and {cue}",
-    "{cue} {thing} {cue}",
-    "the {cue} {thing} {time}",
-    "{person} felt {cue} {time}",
-    "{cue} {filler} {cue} {thing}",
-    "a {cue} {cue} {thing}",
-    "{cue} {person} {filler} {cue}",
-]
+# tell a phrase's class. 3-4 words each, mostly cue words.
+_PHRASES = ["{cue} {cue} {cue}", "so {cue} so {cue}", "{cue} and {cue}", "really {cue} {cue}"]
 _CONNECTIVES = ["but", "and", "then", "yet"]
 P_CONNECTIVE = 0.5
 
@@ -58,11 +44,8 @@ class Phrase:
 
 def _phrase(label: str, true: bool, rng: np.random.Generator) -> Phrase:
     template = str(rng.choice(_PHRASES))
-    while "{" in template:
-        slot = template[template.index("{") + 1 : template.index("}")]
-        words = _CUES[label] if slot == "cue" else _SLOTS[slot]
-        template = template.replace("{" + slot + "}", str(rng.choice(words)), 1)
-    return Phrase(tuple(template.split()), label, true)
+    words = [str(rng.choice(_CUES[label])) if w == "{cue}" else w for w in template.split()]
+    return Phrase(tuple(words), label, true)
 
 
 def make_transcript(label: str, rng: np.random.Generator) -> list[Phrase]:

@@ -15,6 +15,7 @@ from mmfa.datamodules.synthetic_corpus import (
     write_synthetic_corpus,
 )
 from mmfa.datamodules.synthetic_speech import make_speaker
+from mmfa.datamodules.synthetic_text import _CUES, make_transcript
 from mmfa.errors import ConfigError, MMFAError
 
 SMALL = {"num_speakers": 2, "utterances_per_speaker": 8}
@@ -34,13 +35,13 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 @pytest.fixture(scope="module")
 def default_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's corpus: default arguments (320 clips, a few seconds)."""
+    """Default arguments (320 clips, a few seconds; the demo uses 60 per speaker)."""
     return write_synthetic_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def test_layout_and_balance(default_manifest: Path) -> None:
     folder = default_manifest.parent
-    assert folder.name == "synthetic-v1-s0-n8x40"
+    assert folder.name == "synthetic-v2-s0-n8x40"
     assert (folder / "params.json").is_file()
     rows = read_rows(default_manifest)
     assert list(rows[0]) == ["id", "path", "text", "label", "speaker"]
@@ -68,10 +69,48 @@ def test_clips_are_speech_like(default_manifest: Path) -> None:
         # Short leading silence: the first 20 ms hold only the background noise.
         assert np.abs(x[: sr // 50]).max() < peak / 10, r["id"]
         peaks[r["label"]].append(float(20 * np.log10(peak)))
-        assert 3 <= len(r["text"].split()) <= 12, r["text"]
+        assert 6 <= len(r["text"].split()) <= 9, r["text"]
     # Arousal is in the energy: high-arousal classes are louder on average.
     mean = {c: float(np.mean(v)) for c, v in peaks.items()}
     assert min(mean["happy"], mean["angry"]) > max(mean["neutral"], mean["sad"]) + 2
+
+
+def _frame_db(x: np.ndarray, sr: int) -> np.ndarray:
+    """Level (dB) of 100 ms frames every 50 ms, as the MFCC front end frames the audio."""
+    win, hop = sr // 10, sr // 20
+    frames = np.stack([x[i : i + win] for i in range(0, len(x) - win + 1, hop)])
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+
+
+def test_transcripts_have_a_true_and_a_decoy_phrase() -> None:
+    cues = {w: c for c, words in _CUES.items() for w in words}
+    first_true = []
+    for k in range(400):
+        label = SYNTHETIC_CLASSES[k % 4]
+        phrases = make_transcript(label, np.random.default_rng(k))
+        assert len(phrases) == 2 and sorted(p.true for p in phrases) == [False, True]
+        true, decoy = sorted(phrases, key=lambda p: not p.true)
+        assert true.label == label and decoy.label != label
+        for p in phrases:
+            assert {cues[w] for w in p.words if w in cues} == {p.label}, p
+        first_true.append(phrases[0].true)
+    assert 0.4 < np.mean(first_true) < 0.6  # the order tells nothing
+
+
+def test_audio_emphasises_the_true_phrase(default_manifest: Path) -> None:
+    # Map each word to the audio frame that linear resampling puts it on (as MMFA's eq. (4) does):
+    # the words of the true phrase land on louder frames than those of the decoy.
+    cues = {w: c for c, words in _CUES.items() for w in words}
+    louder = []
+    for r in read_rows(default_manifest)[:80]:
+        x, sr = read_wav(default_manifest.parent / r["path"])
+        level = _frame_db(x, sr)
+        words = r["text"].split()
+        at = np.round(np.arange(len(words)) / (len(words) - 1) * (len(level) - 1)).astype(int)
+        true = np.array([cues.get(w) == r["label"] for w in words])
+        decoy = np.array([w in cues and cues[w] != r["label"] for w in words])
+        louder.append(level[at[true]].mean() > level[at[decoy]].mean())
+    assert np.mean(louder) > 0.85  # single 100 ms frames: pauses and boundaries add noise
 
 
 def test_read_manifest(default_manifest: Path) -> None:
