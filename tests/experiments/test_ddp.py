@@ -91,3 +91,38 @@ def test_ddp_evaluation_equals_single_process(tmp_path: Path, cache_dir: Path) -
     # Same weights and inputs; only the batches are padded differently, hence float-level noise.
     for utt, a, b in zip(single["ids"], single["scores"], ddp["scores"], strict=True):
         assert all(math.isclose(x, y, abs_tol=1e-6) for x, y in zip(a, b, strict=True)), utt
+
+
+def test_cv_under_ddp_saves_every_test_prediction_once(tmp_path: Path) -> None:
+    """`mmfa cv` with 2 CPU processes: each fold's predictions cover the test set exactly once."""
+    import csv
+
+    out = tmp_path / "cv"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "mmfa",
+        "cv",
+        "--config",
+        str(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"),
+        "--out",
+        str(out),
+        "--folds",
+        "pair1,pair2",
+        "--trainer.max_epochs=1",
+        "--trainer.enable_progress_bar=false",
+        "--data.num_speakers=6",
+        "--data.utterances_per_speaker=12",
+        "--data.batch_size=4",
+        "--trainer.strategy=ddp",
+        "--trainer.accelerator=cpu",
+        "--trainer.devices=2",
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for fold in ("pair1", "pair2"):
+        with (out / "folds" / fold / "predictions.csv").open() as handle:
+            ids = [row["id"] for row in csv.DictReader(handle)]
+        assert len(ids) == len(set(ids)) == 24  # 2 test speakers x 12, no repeats
+    assert (out / "report" / "report.md").exists()
