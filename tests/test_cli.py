@@ -116,3 +116,23 @@ def test_ablate_writes_one_comparison_row_per_run(tmp_path: Path) -> None:
     table = (tmp_path / "comparison.md").read_text()
     assert "AudioOnly" in table and "TextOnly" in table
     assert (tmp_path / "fusion-AudioOnly" / "report" / "report.json").exists()
+
+
+def test_checkpoint_serves_test_predict_and_validate(tmp_path: Path) -> None:
+    from mmfa.lightning_cli import run_cli
+
+    common = [
+        "--config",
+        str(REPO / "configs/demo.yaml"),
+        "--trainer.logger=false",
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.enable_progress_bar=false",
+        *SMALL,
+    ]
+    run_cli(["fit", *common, "--trainer.max_epochs=1", "--test_after_fit=false"])
+    ckpt = next(tmp_path.rglob("best.ckpt"))
+    cli = run_cli(["test", *common, f"--ckpt_path={ckpt}"])
+    assert "test/UA" in cli.trainer.callback_metrics
+    cli = run_cli(["validate", *common, f"--ckpt_path={ckpt}"])
+    assert "val/UA" in cli.trainer.callback_metrics
+    run_cli(["predict", *common, f"--ckpt_path={ckpt}"])

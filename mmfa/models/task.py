@@ -76,7 +76,6 @@ class EmotionTask(L.LightningModule):
             recurrent_dropout=recurrent_dropout,
             l2=l2,
         )
-        self.hparams["fusion_name"] = type(self.network.fusion).__name__
         metrics = build_metrics(task_type, num_outputs, self.class_names)
         self.val_metrics = metrics.clone(prefix="val/")
         # Sample-weighted mean of the validation loss, synced as (sum, count) in float. Not
