@@ -184,6 +184,24 @@ class FeaturePipeline:
         return keys
 
     # -- extraction ---------------------------------------------------------------------------
+    def _pending(
+        self,
+        store: FeatureStore,
+        keys: dict[int, str],
+        utts: list[Utterance],
+        bad: dict[int, BadInputError],
+    ) -> dict[str, int]:
+        """Content keys to extract -> the first utterance needing each; known failures fail now."""
+        todo: dict[str, int] = {}
+        for i, key in keys.items():
+            if i in bad or key in store:
+                continue
+            if (failed := store.failure(key)) is not None:
+                self._fail(bad, i, BadInputError(utts[i].id, *failed))
+            else:
+                todo.setdefault(key, i)
+        return todo
+
     def _fill_audio(
         self,
         utts: list[Utterance],
@@ -195,16 +213,7 @@ class FeaturePipeline:
 
         store, extractor = self.audio_store, self.audio
         assert store is not None and extractor is not None
-        todo: dict[str, int] = {}  # content key -> first utterance needing it
-        for i, key in keys.items():
-            if i in bad:
-                continue
-            if key in store:
-                continue
-            elif (failed := store.failure(key)) is not None:
-                self._fail(bad, i, BadInputError(utts[i].id, *failed))
-            else:
-                todo.setdefault(key, i)
+        todo = self._pending(store, keys, utts, bad)
         jobs = [
             AudioJob(
                 index=i,
@@ -227,12 +236,7 @@ class FeaturePipeline:
     ) -> None:
         store, extractor = self.text_store, self.text
         assert store is not None and extractor is not None
-        todo: dict[str, int] = {}
-        for i, key in keys.items():
-            if i in bad:
-                continue
-            if key not in store:
-                todo.setdefault(key, i)
+        todo = self._pending(store, keys, utts, bad)
         order = list(todo.values())
         results = (
             (order[j], out)
