@@ -5,24 +5,7 @@ from __future__ import annotations
 import torch
 
 from mmfa.models.encoder import ModalityEncoder
-
-
-def padded(lengths: list[int], dim: int, seed: int):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.zeros(len(lengths), max(lengths), dim)
-    mask = torch.zeros(len(lengths), max(lengths), dtype=torch.bool)
-    for i, n in enumerate(lengths):
-        x[i, :n] = torch.randn(n, dim, generator=g) * 3 + 1
-        mask[i, :n] = True
-    return x, mask
-
-
-def pad_more(x: torch.Tensor, mask: torch.Tensor, extra: int):
-    b, _, d = x.shape
-    return (
-        torch.cat([x, x.new_zeros(b, extra, d)], 1),
-        torch.cat([mask, mask.new_zeros(b, extra)], 1),
-    )
+from mmfa.testing.batches import pad_more, padded
 
 
 def trained_encoder(input_dim: int = 39, hidden: int = 78, dropout: float = 0.3) -> ModalityEncoder:
@@ -30,13 +13,13 @@ def trained_encoder(input_dim: int = 39, hidden: int = 78, dropout: float = 0.3)
     torch.manual_seed(0)
     enc = ModalityEncoder(input_dim, hidden, recurrent_dropout=dropout)
     with torch.no_grad():
-        enc(*padded([9, 4, 6, 2], input_dim, seed=10))
+        enc(*padded([9, 4, 6, 2], input_dim, seed=10, scale=3.0))
     return enc.eval()
 
 
 def test_shape_and_zero_padding() -> None:
     enc = trained_encoder()
-    x, mask = padded([5, 8, 1], 39, seed=0)
+    x, mask = padded([5, 8, 1], 39, seed=0, scale=3.0)
     out = enc(x, mask)
     assert out.shape == (3, 8, 78)
     assert torch.all(out[~mask] == 0) and torch.all(out[mask].abs().sum(-1) > 0)
@@ -44,7 +27,7 @@ def test_shape_and_zero_padding() -> None:
 
 def test_eval_padding_and_batch_invariance() -> None:
     enc = trained_encoder()
-    x, mask = padded([5, 8, 1], 39, seed=0)
+    x, mask = padded([5, 8, 1], 39, seed=0, scale=3.0)
     out = enc(x, mask)
     torch.testing.assert_close(enc(*pad_more(x, mask, 7))[:, :8], out, atol=1e-5, rtol=0)
     for i, n in enumerate([5, 8, 1]):  # each sample alone, unpadded
@@ -56,14 +39,14 @@ def test_train_mode_padding_invariance_without_dropout() -> None:
     # batch statistics come from real frames only, so extra padding changes nothing in training
     torch.manual_seed(0)
     enc = ModalityEncoder(39, 16, recurrent_dropout=0.0).train()
-    x, mask = padded([5, 8, 2], 39, seed=1)
+    x, mask = padded([5, 8, 2], 39, seed=1, scale=3.0)
     out = enc(x, mask)
     torch.testing.assert_close(enc(*pad_more(x, mask, 5))[:, :8], out, atol=1e-5, rtol=0)
 
 
 def test_recurrent_dropout_acts_in_train_only_and_trains_weight_hh() -> None:
     enc = trained_encoder(dropout=0.3)
-    x, mask = padded([6, 3], 39, seed=2)
+    x, mask = padded([6, 3], 39, seed=2, scale=3.0)
     eval_a, eval_b = enc(x, mask), enc(x, mask)
     torch.testing.assert_close(eval_a, eval_b, atol=0, rtol=0)
 
@@ -89,7 +72,7 @@ def test_recurrent_dropout_acts_in_train_only_and_trains_weight_hh() -> None:
 def test_zero_recurrent_dropout_is_deterministic_in_train() -> None:
     torch.manual_seed(0)
     enc = ModalityEncoder(10, 8, recurrent_dropout=0.0).train()
-    x, mask = padded([4, 2], 10, seed=3)
+    x, mask = padded([4, 2], 10, seed=3, scale=3.0)
     torch.testing.assert_close(enc(x, mask), enc(x, mask), atol=0, rtol=0)
 
 

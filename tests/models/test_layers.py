@@ -14,25 +14,7 @@ from mmfa.models.layers import (
     fast_gelu,
     masked_mean,
 )
-
-
-def padded(lengths: list[int], dim: int, seed: int, pad_value: float = 0.0):
-    """Random (B, T, D) batch with padding ``pad_value`` after each sample's valid steps."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.full((len(lengths), max(lengths), dim), pad_value)
-    mask = torch.zeros(len(lengths), max(lengths), dtype=torch.bool)
-    for i, n in enumerate(lengths):
-        x[i, :n] = torch.randn(n, dim, generator=g) * 2 + 1
-        mask[i, :n] = True
-    return x, mask
-
-
-def pad_more(x: torch.Tensor, mask: torch.Tensor, extra: int):
-    b, _, d = x.shape
-    return (
-        torch.cat([x, x.new_zeros(b, extra, d)], 1),
-        torch.cat([mask, mask.new_zeros(b, extra)], 1),
-    )
+from mmfa.testing.batches import pad_more, padded
 
 
 @pytest.mark.parametrize(

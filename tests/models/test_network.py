@@ -14,6 +14,7 @@ from mmfa.fusion.late import LateFusion
 from mmfa.fusion.mmfa import MMFAFusion
 from mmfa.fusion.single import AudioOnly, TextOnly
 from mmfa.models.network import MMFANetwork
+from mmfa.testing.batches import pad_more
 
 FUSIONS: list[type[Fusion]] = [MMFAFusion, ConcatFusion, LateFusion, AudioOnly, TextOnly]
 AUDIO_LENGTHS = [23, 9, 1]  # includes a one-frame utterance (the resampling edge case)
@@ -32,14 +33,6 @@ def make_batch(dt: int, seed: int, la: list[int] = AUDIO_LENGTHS, lw: list[int] 
         audio_mask[i, : la[i]] = True
         text_mask[i, : lw[i]] = True
     return audio, audio_mask, text, text_mask
-
-
-def pad_more(x: torch.Tensor, mask: torch.Tensor, extra: int):
-    b, _, d = x.shape
-    return (
-        torch.cat([x, x.new_zeros(b, extra, d)], 1),
-        torch.cat([mask, mask.new_zeros(b, extra)], 1),
-    )
 
 
 def with_neighbours(
