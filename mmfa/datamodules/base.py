@@ -20,11 +20,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from mmfa.datamodules.collate import FeatureDataset, collate
-from mmfa.datamodules.manifest import SPLITS, Utterance
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
 from mmfa.features.pipeline import FeaturePipeline, FeatureReport, SampleRef
 from mmfa.features.text import TextFeatureExtractor
+from mmfa.manifest import SPLITS, Utterance
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mmfa.datamodules.manifest import Utterance
 from mmfa.features.pipeline import SampleRef
 from mmfa.features.store import FeatureStore
+from mmfa.manifest import Utterance
 
 
 def pad_sequences(arrays: list[np.ndarray]) -> tuple[Tensor, Tensor]:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mmfa.datamodules.base import EmotionDataModule, require_root
-from mmfa.datamodules.manifest import Utterance
 from mmfa.errors import ConfigError
+from mmfa.manifest import Utterance
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mmfa.datamodules.base import EmotionDataModule, require_root
-from mmfa.datamodules.manifest import Utterance
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
+from mmfa.manifest import Utterance
 
 log = logging.getLogger(__name__)
 

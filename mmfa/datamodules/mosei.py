@@ -21,8 +21,8 @@ from typing import Any, Literal
 import numpy as np
 
 from mmfa.datamodules.base import EmotionDataModule, TaskType, require_root
-from mmfa.datamodules.manifest import Utterance
 from mmfa.errors import ConfigError
+from mmfa.manifest import Utterance
 
 log = logging.getLogger(__name__)
 

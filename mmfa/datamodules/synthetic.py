@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from mmfa.datamodules.base import EmotionDataModule
-from mmfa.datamodules.manifest import Utterance
 from mmfa.datamodules.synthetic_corpus import (
     SYNTHETIC_CLASSES,
     read_synthetic_manifest,
     write_synthetic_corpus,
 )
 from mmfa.errors import ConfigError
+from mmfa.manifest import Utterance
 
 
 class SyntheticDataModule(EmotionDataModule):

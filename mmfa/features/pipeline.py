@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from mmfa.datamodules.manifest import Utterance
 from mmfa.errors import BadInputError
 from mmfa.features.store import FeatureStore, FileHasher, text_key
+from mmfa.manifest import Utterance
 
 if TYPE_CHECKING:
     from mmfa.features.audio import MFCCExtractor

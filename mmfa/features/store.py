@@ -12,13 +12,25 @@ and folders by *settings* (every extractor option that changes the output). So c
 file, a transcript or any extractor setting recomputes exactly the entries concerned; everything
 else is reused. Shards are written every few hundred entries and renamed into place when complete,
 so an interrupted extraction keeps what it had done.
+
+Damage and permissions: a shard that cannot be read is named in a warning, moved aside into
+``damaged/`` (never deleted) and its entries are recomputed; a damaged ``failures.json`` or
+``file_hashes.json`` counts as empty; shard files and their folder are fsynced before the rename
+that publishes them; ``.tmp-shard-*`` folders left by a killed run are swept once stale. A cache
+that cannot be written (read-only mount, shared copy) still serves everything it holds: writes
+that are only bookkeeping warn once and are skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
+import re
+import shutil
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,7 +38,74 @@ from typing import Any
 
 import numpy as np
 
+from mmfa.errors import MMFAError
+
+log = logging.getLogger(__name__)
+
 SHARD_SIZE = 512
+# A temporary shard older than this, whose writer is not a live process here, was left by a
+# killed run. Generous: a shard of 512 long utterances takes seconds, not an hour, to write.
+STALE_TMP_SECONDS = 3600.0
+_TMP_OWNER = re.compile(r"-pid(\d+)$")
+_warned_read_only: set[str] = set()
+
+
+def _warn_read_only(folder: Path, what: str, exc: OSError) -> None:
+    """Warn once per folder that bookkeeping could not be written; the run goes on."""
+    if str(folder) in _warned_read_only:
+        return
+    _warned_read_only.add(str(folder))
+    log.warning(
+        "feature cache %s is not writable (%s: %s); %s not saved, everything already cached is "
+        "still used. Make the folder writable to keep this bookkeeping.",
+        folder,
+        type(exc).__name__,
+        exc,
+        what,
+    )
+
+
+def _fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's data to disk (folders: their entries, so renames persist)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # e.g. folders cannot be opened on Windows: nothing more we can do
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on folders; the files themselves were synced
+    finally:
+        os.close(fd)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a synced temporary file and a rename."""
+    tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+    _fsync_path(path.parent)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def settings_hash(settings: dict[str, Any]) -> str:
@@ -52,8 +131,9 @@ class FileHasher:
         self._memo: dict[str, list[Any]] = {}
         if self.path.exists():
             try:
-                self._memo = json.loads(self.path.read_text())
-            except (OSError, json.JSONDecodeError):
+                memo = json.loads(self.path.read_text())
+                self._memo = memo if isinstance(memo, dict) else {}
+            except (OSError, ValueError):
                 self._memo = {}  # a damaged memo only costs re-hashing
         self._dirty = False
 
@@ -75,18 +155,24 @@ class FileHasher:
         except OSError:
             return None
         value = digest.hexdigest()
-        self._memo[name] = [stat.st_size, stat.st_mtime_ns, value]
-        self._dirty = True
+        entry = [stat.st_size, stat.st_mtime_ns, value]
+        if memo != entry:
+            self._memo[name] = entry
+            self._dirty = True
         return value
 
     def save(self) -> None:
-        """Write the memo back (atomically) if anything changed."""
+        """Write the memo back (atomically) if anything changed.
+
+        A cache that cannot be written (read-only) only loses the memo: warned once, not raised.
+        """
         if not self._dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(self._memo))
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write_text(self.path, json.dumps(self._memo))
+        except OSError as exc:
+            _warn_read_only(self.path.parent, "the file-hash memo (file_hashes.json) was", exc)
         self._dirty = False
 
 
@@ -101,31 +187,124 @@ class FeatureStore:
 
     def __init__(self, cache_dir: Path, kind: str, settings: dict[str, Any]) -> None:
         self.dir = Path(cache_dir) / f"{kind}-{settings_hash(settings)}"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MMFAError(
+                f"cannot create the feature cache folder {self.dir} ({exc}); make "
+                f"{Path(cache_dir)} writable or choose another cache (data.cache_dir or "
+                "$MMFA_CACHE_DIR)"
+            ) from exc
         settings_file = self.dir / "settings.json"
         if not settings_file.exists():
-            settings_file.write_text(json.dumps(settings, indent=2, sort_keys=True, default=str))
+            try:
+                _atomic_write_text(
+                    settings_file, json.dumps(settings, indent=2, sort_keys=True, default=str)
+                )
+            except OSError as exc:
+                _warn_read_only(self.dir, "settings.json was", exc)
         self._failures_file = self.dir / "failures.json"
         self._table: Any = None
         self._index: dict[str, int] = {}
         self._failures: dict[str, list[str]] = {}
+        self.sweep_stale_temporaries()
         self.reload()
 
     # -- reading -------------------------------------------------------------------------------
     def reload(self) -> None:
-        """(Re)open every complete shard, memory-mapped."""
+        """(Re)open every complete shard, memory-mapped; set damaged ones aside.
+
+        A shard that cannot be read (truncated, overwritten, half-copied) is named in a warning
+        and moved into ``damaged/``; its entries are then missing, so the pipeline recomputes
+        them. A damaged ``failures.json`` counts as empty (those inputs are retried).
+        """
         import datasets
 
         shards = sorted(p for p in self.dir.glob("shard-*") if (p / "state.json").exists())
-        if shards:
-            parts = [datasets.load_from_disk(str(p)) for p in shards]
+        parts: list[Any] = []
+        keys: list[str] = []
+        for shard in shards:
+            try:
+                part = datasets.load_from_disk(str(shard))
+                part_keys = [str(k) for k in part["key"]]
+                if len(part_keys) != len(part) or "features" not in part.column_names:
+                    raise ValueError("missing rows or columns")
+            except Exception as exc:  # Arrow, JSON and OS errors all mean: unusable shard
+                self._set_aside(shard, exc)
+                continue
+            parts.append(part)
+            keys.extend(part_keys)
+        if parts:
             table = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
             self._table = table.with_format("numpy")
-            self._index = {k: i for i, k in enumerate(self._table["key"])}
+            self._index = {k: i for i, k in enumerate(keys)}
         else:
             self._table, self._index = None, {}
-        if self._failures_file.exists():
-            self._failures = json.loads(self._failures_file.read_text())
+        self._failures = self._read_failures()
+
+    def _set_aside(self, shard: Path, exc: BaseException) -> None:
+        """Move an unreadable shard into ``damaged/`` (kept for inspection, never deleted)."""
+        target = self.dir / "damaged" / f"{shard.name}-{time.strftime('%Y%m%dT%H%M%S')}"
+        try:
+            target.parent.mkdir(exist_ok=True)
+            os.replace(shard, target)
+            where = f"moved to {target}"
+        except OSError as move_exc:  # read-only cache: leave it, just do not use it
+            where = f"left in place ({type(move_exc).__name__}: {move_exc})"
+        log.warning(
+            "feature shard %s cannot be read (%s: %s); %s, and its entries will be recomputed",
+            shard,
+            type(exc).__name__,
+            str(exc)[:300],
+            where,
+        )
+
+    def _read_failures(self) -> dict[str, list[str]]:
+        if not self._failures_file.exists():
+            return {}
+        try:
+            failures = json.loads(self._failures_file.read_text(encoding="utf-8"))
+            if not isinstance(failures, dict):
+                raise ValueError(f"expected a JSON object, got {type(failures).__name__}")
+        except (OSError, ValueError) as exc:
+            log.warning(
+                "%s is damaged (%s: %s); treated as empty, so inputs that failed before are "
+                "tried again",
+                self._failures_file,
+                type(exc).__name__,
+                exc,
+            )
+            return {}
+        return failures
+
+    def sweep_stale_temporaries(self, max_age: float = STALE_TMP_SECONDS) -> list[Path]:
+        """Remove ``.tmp-shard-*`` folders left by killed runs.
+
+        A temporary shard is removed only when it is older than ``max_age`` seconds and the
+        process named in it (``-pid<N>``) is not alive on this machine, so a shard being
+        written right now, here or by another machine sharing the cache, is left alone.
+
+        Returns:
+            The folders removed.
+        """
+        removed = []
+        now = time.time()
+        for tmp in self.dir.glob(".tmp-shard-*"):
+            try:
+                age = now - tmp.stat().st_mtime
+            except OSError:
+                continue
+            owner = _TMP_OWNER.search(tmp.name)
+            if age < max_age or (owner is not None and _pid_alive(int(owner.group(1)))):
+                continue
+            try:
+                shutil.rmtree(tmp)
+            except OSError as exc:
+                _warn_read_only(self.dir, f"stale temporary shard {tmp.name} was", exc)
+                continue
+            log.info("removed stale temporary shard %s (%.0f s old)", tmp, age)
+            removed.append(tmp)
+        return removed
 
     def __contains__(self, key: str) -> bool:
         return key in self._index
@@ -178,9 +357,10 @@ class FeatureStore:
         if not failures:
             return
         self._failures.update({k: [r, d] for k, (r, d) in failures.items()})
-        tmp = self._failures_file.with_suffix(f".{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(self._failures, indent=1))
-        os.replace(tmp, self._failures_file)
+        try:
+            _atomic_write_text(self._failures_file, json.dumps(self._failures, indent=1))
+        except OSError as exc:
+            _warn_read_only(self.dir, "failures.json was", exc)
 
     def _flush(self, buffer: list[tuple[str, np.ndarray]]) -> int:
         if not buffer:
@@ -202,13 +382,27 @@ class FeatureStore:
             }
         )
         name = f"shard-{len(list(self.dir.glob('shard-*'))):05d}-{uuid.uuid4().hex[:8]}"
-        tmp = self.dir / f".tmp-{name}"
+        # The writer's pid in the name lets a later run tell a killed writer's leftovers
+        # (swept) from a shard being written right now (kept).
+        tmp = self.dir / f".tmp-{name}-pid{os.getpid()}"
         enabled = datasets.is_progress_bar_enabled()
         datasets.disable_progress_bars()
         try:
             datasets.Dataset(table).save_to_disk(str(tmp))
+            # Data on disk before the rename publishes it: after a power loss a shard is
+            # either absent or complete, never present and empty.
+            for file in tmp.iterdir():
+                _fsync_path(file)
+            _fsync_path(tmp)
+            os.replace(tmp, self.dir / name)  # a shard is visible only once complete
+            _fsync_path(self.dir)
+        except OSError as exc:
+            raise MMFAError(
+                f"cannot write features to the cache {self.dir} ({type(exc).__name__}: {exc}); "
+                f"{len(buffer)} entries are missing from it. Make the folder writable (or free "
+                "space), or choose another cache (data.cache_dir or $MMFA_CACHE_DIR)"
+            ) from exc
         finally:
             if enabled:
                 datasets.enable_progress_bars()
-        os.replace(tmp, self.dir / name)  # a shard is visible only once complete
         return len(buffer)

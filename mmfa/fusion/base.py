@@ -9,7 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from mmfa.models.layers import full_mask
+from mmfa.layers import full_mask
 
 
 class Fusion(nn.Module, ABC):

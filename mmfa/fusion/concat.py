@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from mmfa.fusion.base import Fusion
-from mmfa.models.layers import AttentionPool, ClassifierHead
+from mmfa.layers import AttentionPool, ClassifierHead
 
 
 class ConcatFusion(Fusion):

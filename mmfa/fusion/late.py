@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from mmfa.fusion.base import Fusion
-from mmfa.models.layers import AttentionPool, ClassifierHead
+from mmfa.layers import AttentionPool, ClassifierHead
 
 Combine = Literal["mean_probs", "mean_logits"]
 

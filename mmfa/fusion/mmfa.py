@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmfa.fusion.base import Fusion
-from mmfa.models.layers import ClassifierHead, SelfAttention, keras_dense_init, masked_mean
+from mmfa.layers import ClassifierHead, SelfAttention, keras_dense_init, masked_mean
 
 
 def resample_linear(x: Tensor, src_mask: Tensor, dst_mask: Tensor) -> Tensor:
@@ -51,12 +51,12 @@ def resample_linear(x: Tensor, src_mask: Tensor, dst_mask: Tensor) -> Tensor:
 class MMFAFusion(Fusion):
     """Two-level fusion attention, then GAP and the FC head (paper Sec. III.B-C, Appendix A).
 
-    First level: :class:`~mmfa.models.layers.SelfAttention` per modality (eqs. (1)-(3)), giving
+    First level: :class:`~mmfa.layers.SelfAttention` per modality (eqs. (1)-(3)), giving
     A_1st ``(B, Ta, audio_dim)`` and T_1st ``(B, Tw, text_dim)``. Second level, eq. (4):
     ``head_i = softmax((A W1_i)(A W2_i)^T / sqrt(d_k)) R(T W3_i)``, heads concatenated and projected
     by W^O. Audio gives queries and keys (masked with the audio mask); the text values are resampled
     to each sample's audio length by :func:`resample_linear`. Then the masked mean over valid audio
-    steps (GAP) and :class:`~mmfa.models.layers.ClassifierHead`.
+    steps (GAP) and :class:`~mmfa.layers.ClassifierHead`.
 
     Where the paper is silent: the projection width ``dim`` defaults to ``text_dim``, as in
     keras-multi-head (width = the value's feature size), split over the heads, ``d_k = dim //

@@ -7,7 +7,7 @@ from typing import ClassVar
 from torch import Tensor
 
 from mmfa.fusion.base import Fusion
-from mmfa.models.layers import AttentionPool, ClassifierHead
+from mmfa.layers import AttentionPool, ClassifierHead
 
 
 class _OneModality(Fusion):

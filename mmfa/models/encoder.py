@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from mmfa.models.layers import MaskedBatchNorm1d
+from mmfa.layers import MaskedBatchNorm1d
 
 
 class ModalityEncoder(nn.Module):

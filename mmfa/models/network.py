@@ -8,8 +8,8 @@ from torch import Tensor, nn
 
 from mmfa.fusion.base import Fusion, FusionFactory
 from mmfa.fusion.mmfa import MMFAFusion
+from mmfa.layers import full_mask
 from mmfa.models.encoder import ModalityEncoder
-from mmfa.models.layers import full_mask
 
 _KNOWN_MODALITIES = ("audio", "text")
 

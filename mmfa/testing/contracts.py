@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import torch
 
 from mmfa.datamodules.base import EmotionDataModule
-from mmfa.datamodules.manifest import SPLITS
+from mmfa.manifest import SPLITS
 
 
 class DataModuleContract:

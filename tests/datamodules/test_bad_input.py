@@ -10,8 +10,8 @@ import soundfile as sf
 import torch
 
 from mmfa.datamodules.base import EmotionDataModule
-from mmfa.datamodules.manifest import Utterance
 from mmfa.errors import BadInputError
+from mmfa.manifest import Utterance
 from mmfa.testing.media import tone, write_wav
 
 EXPECTED_SKIPS = {

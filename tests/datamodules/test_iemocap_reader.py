@@ -17,8 +17,8 @@ from mmfa.datamodules.iemocap import (
     read_iemocap_with_report,
     speaker_of,
 )
-from mmfa.datamodules.manifest import Utterance
 from mmfa.errors import ConfigError
+from mmfa.manifest import Utterance
 from mmfa.testing.fake_corpora import fake_expected, write_fake_iemocap
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from mmfa.datamodules.manifest import Utterance
 from mmfa.datamodules.meld import (
     MELD_EMOTIONS,
     MELD_KNOWN_BAD,
@@ -23,6 +22,7 @@ from mmfa.datamodules.meld import (
     repair_cp1252,
 )
 from mmfa.errors import ConfigError, MMFAError
+from mmfa.manifest import Utterance
 from mmfa.testing.fake_corpora import fake_expected, write_fake_meld
 
 SHARED = Path(os.environ.get("MMFA_SHARED", Path(__file__).resolve().parents[3] / "shared"))

@@ -28,8 +28,8 @@ from typing import Any
 import lightning as L
 import torch
 
-from mmfa.datamodules.manifest import Utterance
 from mmfa.datamodules.synthetic import SyntheticDataModule
+from mmfa.manifest import Utterance
 from mmfa.models.task import EmotionTask
 
 #: Utterances left out of each split (the first ones in manifest order) to make its size odd.

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmfa.datamodules.manifest import Utterance
 from mmfa.errors import BadInputError
 from mmfa.features.pipeline import FeaturePipeline
 from mmfa.features.store import FeatureStore
+from mmfa.manifest import Utterance
 
 
 class CountingAudio:

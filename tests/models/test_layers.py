@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from mmfa.models.layers import (
+from mmfa.layers import (
     ClassifierHead,
     FastGELU,
     MaskedBatchNorm1d,

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mmfa.datamodules.base import EmotionDataModule
-from mmfa.datamodules.manifest import Utterance
 from mmfa.errors import ConfigError
+from mmfa.manifest import Utterance
 
 REQUIRED = ("path", "transcript", "label", "speaker")
 
