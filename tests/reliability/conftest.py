@@ -1,0 +1,100 @@
+"""Fakes and fixtures shared by the reliability suite (fault and bad-input cases)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmfa.errors import BadInputError
+from mmfa.manifest import Utterance
+
+
+class FakeAudio:
+    """Stands in for MFCCExtractor: features derived from the file's bytes; records what it ran."""
+
+    dim = 2
+
+    def __init__(self) -> None:
+        self.extracted: list[str] = []
+
+    def settings(self) -> dict:
+        return {"fake": "audio"}
+
+    def extract_many(self, jobs, num_workers=None, progress=True):  # noqa: ANN001, ANN201
+        for job in jobs:
+            self.extracted.append(job.utterance_id)
+            data = Path(job.path).read_bytes()
+            if data == b"corrupt":
+                yield job.index, BadInputError(job.utterance_id, "unreadable", str(job.path))
+                continue
+            yield job.index, np.full((len(data), 2), float(len(data)), dtype=np.float32)
+
+
+class FakeText:
+    dim = 3
+
+    def __init__(self) -> None:
+        self.extracted: list[str] = []
+
+    def settings(self) -> dict:
+        return {"fake": "text"}
+
+    def extract_many(self, texts, ids, progress=True, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        for i, (text, uid) in enumerate(zip(texts, ids, strict=True)):
+            self.extracted.append(uid)
+            yield i, np.full((len(text.split()), 3), len(text), dtype=np.float32)
+
+
+def write_corpus(folder: Path, n: int = 6, *, corrupt: int | None = None) -> list[Utterance]:
+    """``n`` tiny 'audio' files with distinct contents (one ``corrupt`` if asked)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    utts = []
+    for i in range(n):
+        path = folder / f"u{i}.bin"
+        path.write_bytes(b"corrupt" if i == corrupt else b"x" * (i + 1))
+        utts.append(Utterance(f"u{i}", path, f"words of utterance {i}", i % 2, f"s{i % 3}"))
+    return utts
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[Path]:
+    """Make ``folder`` read-only for this process; yields the path to use.
+
+    Permission bits do not stop root, so as root a read-only bind mount is used instead (and the
+    test is skipped where mounting is not allowed).
+    """
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
+        for p in modes:
+            p.chmod(modes[p] & ~0o222)
+        try:
+            yield folder
+        finally:
+            for p, mode in modes.items():
+                p.chmod(mode)
+        return
+    view = folder.with_name(folder.name + "-ro")
+    view.mkdir()
+    try:
+        subprocess.run(["mount", "--bind", str(folder), str(view)], check=True, capture_output=True)
+        subprocess.run(
+            ["mount", "-o", "remount,ro,bind", str(view)], check=True, capture_output=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        with contextlib.suppress(OSError, subprocess.CalledProcessError):
+            subprocess.run(["umount", str(view)], check=True, capture_output=True)
+        shutil.rmtree(view, ignore_errors=True)
+        pytest.skip("running as root without permission to mount a read-only view")
+    try:
+        yield view
+    finally:
+        # lazy: the test still holds memory-mapped shards open
+        subprocess.run(["umount", "-l", str(view)], check=False, capture_output=True)
+        view.rmdir()
