@@ -24,6 +24,7 @@ import numpy as np
 
 from mmfa.errors import BadInputError
 from mmfa.features.audio_io import MIN_SAMPLES, TARGET_SAMPLE_RATE, read_audio
+from mmfa.features.workers import exit_with_parent
 
 __all__ = ["CONFIG_PATH", "FEATURE_LEVEL", "AudioJob", "MFCCExtractor"]
 
@@ -274,7 +275,7 @@ class MFCCExtractor:
             max_workers=workers,
             mp_context=_mp_context(),
             initializer=_init_worker,
-            initargs=(self,),
+            initargs=(self, os.getpid()),
         ) as pool:
             pending: set[Future[list[_Wire]]] = {pool.submit(_run_chunk, chunk) for chunk in chunks}
             try:
@@ -299,8 +300,9 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 _WORKER_EXTRACTOR: MFCCExtractor | None = None
 
 
-def _init_worker(extractor: MFCCExtractor) -> None:
+def _init_worker(extractor: MFCCExtractor, parent_pid: int) -> None:
     global _WORKER_EXTRACTOR
+    exit_with_parent(parent_pid)
     _WORKER_EXTRACTOR = extractor
     _ = extractor.smile  # one Smile per worker process
 
