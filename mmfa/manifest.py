@@ -26,6 +26,9 @@ class Utterance:
         start: segment start in seconds within ``audio_path`` (``None``: from the beginning).
         end: segment end in seconds (``None``: to the end of the file).
         group: free-form grouping, e.g. ``improvised``/``scripted`` or a dialogue id.
+        context: earlier turns of the same dialogue, oldest first, as text (e.g.
+            ``"Speaker: text"``); never later turns, never labels. Empty (the default, the
+            paper's setting) means the utterance is encoded alone; see :mod:`mmfa.dialogue`.
     """
 
     id: str
@@ -38,3 +41,4 @@ class Utterance:
     end: float | None = None
     group: str = ""
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    context: tuple[str, ...] = ()

@@ -180,7 +180,7 @@ class FeaturePipeline:
                     ),
                 )
                 continue
-            keys[i] = text_key(utt.text)
+            keys[i] = text_key(utt.text, utt.context)
         return keys
 
     # -- extraction ---------------------------------------------------------------------------
@@ -238,10 +238,17 @@ class FeaturePipeline:
         assert store is not None and extractor is not None
         todo = self._pending(store, keys, utts, bad)
         order = list(todo.values())
+        # Dialogue context is passed only when there is some, so text extractors written
+        # before it existed (plugins, test fakes) keep working for context-free corpora.
+        contexts = [utts[i].context for i in order]
+        extra = {"contexts": contexts} if any(contexts) else {}
         results = (
             (order[j], out)
             for j, out in extractor.extract_many(
-                [utts[i].text for i in order], [utts[i].id for i in order], progress=self.progress
+                [utts[i].text for i in order],
+                [utts[i].id for i in order],
+                progress=self.progress,
+                **extra,
             )
         )
         self._store_results(store, "text", results, keys, utts, bad, report)

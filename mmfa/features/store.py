@@ -32,7 +32,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +114,15 @@ def settings_hash(settings: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def text_key(text: str) -> str:
-    """Content key of a transcript."""
+def text_key(text: str, context: Sequence[str] = ()) -> str:
+    """Content key of a transcript and its dialogue context (earlier turns, oldest first).
+
+    Without context the key is the transcript's alone (as it always was, so existing caches
+    stay valid); with context, the turns and the way they are encoded (``ctx1``) are part of
+    it, so features with and without context, or with different context, never mix.
+    """
+    if context:
+        text = "\0".join(("ctx1", *context, text))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 

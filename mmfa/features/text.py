@@ -147,6 +147,8 @@ class TextFeatureExtractor:
         #: Transcripts truncated to ``max_length`` by the last :meth:`extract_many` call (final
         #: once its iterator is exhausted).
         self.truncated = 0
+        #: Dialogue contexts cut to fit ``max_length`` by the last :meth:`extract_many` call.
+        self.context_trimmed = 0
         self._dim: int | None = None
         self._settings: dict[str, Any] | None = None
         self._tokenizer: Any = None
@@ -239,13 +241,24 @@ class TextFeatureExtractor:
         self._dim = int(encoder.config.hidden_size)
 
     def extract_many(
-        self, texts: Sequence[str], ids: Sequence[str], *, progress: bool = True
+        self,
+        texts: Sequence[str],
+        ids: Sequence[str],
+        *,
+        contexts: Sequence[Sequence[str]] | None = None,
+        progress: bool = True,
     ) -> Iterator[tuple[int, np.ndarray | BadInputError]]:
         """Embed transcripts, yielding results as batches finish (not in input order).
 
         Args:
             texts: transcripts.
             ids: utterance ids, parallel to ``texts`` (named in errors).
+            contexts: per transcript, the earlier turns of its dialogue, oldest first (see
+                :mod:`mmfa.dialogue`); ``None`` or an empty entry: encoded alone. With context
+                the encoder reads ``[CLS] context [SEP] transcript [SEP]`` and only the
+                transcript's rows are returned, so T and D are the same as without it. When the
+                pair is longer than ``max_length``, the oldest context words are dropped (counted
+                in :attr:`context_trimmed`); the transcript itself is never shortened for it.
             progress: show a progress bar.
 
         Yields:
@@ -255,7 +268,12 @@ class TextFeatureExtractor:
         """
         if len(texts) != len(ids):
             raise ValueError(f"texts and ids differ in length: {len(texts)} != {len(ids)}")
+        if contexts is not None and len(contexts) != len(texts):
+            raise ValueError(
+                f"texts and contexts differ in length: {len(texts)} != {len(contexts)}"
+            )
         self.truncated = 0
+        self.context_trimmed = 0
         words = [split_words(t) for t in texts]
         todo = [i for i, w in enumerate(words) if w]
         for i, w in enumerate(words):
@@ -272,15 +290,32 @@ class TextFeatureExtractor:
             [words[i] for i in todo], is_split_into_words=True, add_special_tokens=False
         )
         full = {i: pieces.word_ids(j) for j, i in enumerate(todo)}
+        context = self._fit_contexts(todo, full, contexts)
         # Longest first: similar lengths share a batch (little padding), and memory peaks early.
-        todo.sort(key=lambda i: -len(full[i]))
+        # Transcripts with and without context go in separate batches (pairs vs single texts).
+        size = {i: len(full[i]) + context[i][1] for i in todo}
+        todo.sort(key=lambda i: (bool(context[i][0]), -size[i]))
         with tqdm(total=len(todo), desc="text features", unit="utt", disable=not progress) as bar:
-            for start in range(0, len(todo), self.batch_size):
-                batch = todo[start : start + self.batch_size]
-                outs = self._embed_batch([words[i] for i in batch], [full[i] for i in batch])
+            start = 0
+            while start < len(todo):
+                paired = bool(context[todo[start]][0])
+                stop = start + 1
+                while (
+                    stop < len(todo)
+                    and stop - start < self.batch_size
+                    and bool(context[todo[stop]][0]) == paired
+                ):
+                    stop += 1
+                batch = todo[start:stop]
+                outs = self._embed_batch(
+                    [words[i] for i in batch],
+                    [full[i] for i in batch],
+                    [context[i][0] for i in batch] if paired else None,
+                )
                 for i, out in zip(batch, outs, strict=True):
                     yield i, (_empty(ids[i], _NO_TOKENS) if out is None else out)
                 bar.update(len(batch))
+                start = stop
         if self.truncated:
             log.warning(
                 "%d of %d transcripts were longer than text.max_length=%d tokens and were "
@@ -289,35 +324,102 @@ class TextFeatureExtractor:
                 len(todo),
                 self.max_length,
             )
+        if self.context_trimmed:
+            log.info(
+                "%d of %d dialogue contexts were cut to their latest words to fit "
+                "text.max_length=%d",
+                self.context_trimmed,
+                len(todo),
+                self.max_length,
+            )
+
+    def _fit_contexts(
+        self,
+        todo: list[int],
+        full: dict[int, list[int | None]],
+        contexts: Sequence[Sequence[str]] | None,
+    ) -> dict[int, tuple[list[str], int]]:
+        """Per transcript, the context words that fit beside it, and their number of pieces.
+
+        Whole words only, the latest ones first: the turn just before matters most. A
+        transcript that alone fills ``max_length`` gets no context (and is truncated as usual).
+        """
+        out: dict[int, tuple[list[str], int]] = {i: ([], 0) for i in todo}
+        if contexts is None:
+            return out
+        with_context = [i for i in todo if any(t.strip() for t in contexts[i])]
+        if not with_context:
+            return out
+        ctx_words = {i: split_words(" ".join(contexts[i])) for i in with_context}
+        enc = self._tokenizer(
+            [ctx_words[i] for i in with_context], is_split_into_words=True,
+            add_special_tokens=False,
+        )  # fmt: skip
+        pair_special = self._tokenizer.num_special_tokens_to_add(pair=True)
+        for j, i in enumerate(with_context):
+            room = self.max_length - pair_special - len(full[i])
+            pieces_per_word = [0] * len(ctx_words[i])
+            for w in enc.word_ids(j):
+                if w is not None:
+                    pieces_per_word[w] += 1
+            kept, used = len(pieces_per_word), 0
+            while kept > 0 and used + pieces_per_word[kept - 1] <= room:
+                kept -= 1
+                used += pieces_per_word[kept]
+            self.context_trimmed += kept > 0
+            # Words the tokenizer drops (no pieces) carry nothing: leave them out.
+            pairs = zip(ctx_words[i][kept:], pieces_per_word[kept:], strict=True)
+            words = [w for w, n in pairs if n]
+            out[i] = (words, used)
+        return out
 
     def _embed_batch(
-        self, words: list[list[str]], full_word_ids: list[list[int | None]]
+        self,
+        words: list[list[str]],
+        full_word_ids: list[list[int | None]],
+        context_words: list[list[str]] | None = None,
     ) -> list[np.ndarray | None]:
-        """Embed one batch; ``None`` for a transcript that tokenizes to nothing."""
+        """Embed one batch; ``None`` for a transcript that tokenizes to nothing.
+
+        With ``context_words`` every transcript is the second segment of a pair whose first
+        segment is its context (already cut to fit, so nothing is truncated here); only the
+        second segment's rows are kept.
+        """
         import torch
 
-        enc = self._tokenizer(
-            words,
-            is_split_into_words=True,
-            truncation=True,
-            max_length=self.max_length,
-            padding=True,
-            return_tensors="pt",
-        )
+        if context_words is None:
+            enc = self._tokenizer(
+                words,
+                is_split_into_words=True,
+                truncation=True,
+                max_length=self.max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+        else:
+            enc = self._tokenizer(
+                context_words, words, is_split_into_words=True, padding=True,
+                return_tensors="pt",
+            )  # fmt: skip
         with torch.inference_mode():
             hidden = self._encoder(**{k: v.to(self.device) for k, v in enc.items()})
             hidden = hidden.last_hidden_state.float().cpu()  # (B, L, D)
         room = self.max_length - self._tokenizer.num_special_tokens_to_add(pair=False)
+        segment = 0 if context_words is None else 1  # the transcript's segment
         outs: list[np.ndarray | None] = []
         for b, full in enumerate(full_word_ids):
-            cut = len(full) > room
+            cut = context_words is None and len(full) > room
             self.truncated += cut
             # Word pieces past the cut are gone; a word cut in two would be half a word, so
             # word pooling keeps only the words whose pieces all fit.
             split_word = cut and self.pooling == "word" and full[room] == full[room - 1]
             last_word = full[room - 1] if split_word else None
-            word_ids = enc.word_ids(b)
-            keep = [p for p, w in enumerate(word_ids) if w is not None and w != last_word]
+            word_ids, segments = enc.word_ids(b), enc.sequence_ids(b)
+            keep = [
+                p
+                for p, (w, s) in enumerate(zip(word_ids, segments, strict=True))
+                if w is not None and s == segment and w != last_word
+            ]
             if not keep:
                 outs.append(None)
                 continue
