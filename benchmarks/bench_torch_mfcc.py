@@ -1,0 +1,222 @@
+"""Torch MFCC vs openSMILE on real speech: parity per coefficient, and seconds of audio per second.
+
+On the same files (RAVDESS FLAC clips by default), in one run:
+
+(i)   the baseline: one ``opensmile.Smile(mfcc.conf).process_file`` call per file, one process
+      (openSMILE runs single-threaded);
+(ii)  ``MFCCExtractor.extract_many`` with ``--threads`` worker processes (what mmfa does today);
+(iii) ``TorchMFCCExtractor.extract_many`` with torch on ``--threads`` intra-op threads, file
+      reading and decoding included.
+
+Parity compares (iii) with ``MFCCExtractor`` (openSMILE + mean normalisation) on every file: per
+coefficient Pearson correlation and largest absolute difference, over all frames and over the
+non-silent frames (log-energy within 60 dB of the utterance's loudest frame). Prints Markdown
+and writes ``benchmarks/results/torch_mfcc.json`` (corpus paths relative to the corpus root).
+
+    python benchmarks/bench_torch_mfcc.py [--root ../shared/data/ravdess] [--threads 2]
+
+Skips with a message when the corpus folder is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "torch_mfcc.json"
+DEFAULT_ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess"
+AUDIO_SUFFIXES = (".wav", ".flac")
+
+
+def find_files(root: Path, limit: int | None) -> list[Path]:
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    return files[:limit] if limit else files
+
+
+def parity(ours: list, ref: list) -> dict:
+    """Per-coefficient correlation and max |diff| over all frames and over non-silent frames."""
+    import numpy as np
+
+    a, b = np.concatenate(ours).astype(np.float64), np.concatenate(ref).astype(np.float64)
+    # Non-silent: log-energy (column 0, before normalisation it is log sum x^2 in int16 units)
+    # within 60 dB (ln 10^6 = 13.8) of the utterance's loudest frame. Normalisation subtracts
+    # the mean, which does not move differences between frames of one utterance.
+    keep = np.concatenate(
+        [r[:, 0] > r[:, 0].max() - np.log(1e6) for r in ref]  # the column is mean-shifted only
+    )
+    out = {}
+    for name, mask in (("all_frames", np.ones(len(a), bool)), ("non_silent", keep)):
+        x, y = a[mask], b[mask]
+        corr = [float(np.corrcoef(x[:, j], y[:, j])[0, 1]) for j in range(a.shape[1])]
+        diff = np.abs(x - y).max(axis=0)
+        out[name] = {
+            "frames": int(mask.sum()),
+            "min_correlation": min(corr),
+            "min_correlation_coefficient": int(np.argmin(corr)),
+            "max_abs_diff": float(diff.max()),
+            "max_abs_diff_coefficient": int(np.argmax(diff)),
+            "max_abs_diff_per_block": {
+                "static": float(diff[:13].max()),
+                "delta": float(diff[13:26].max()),
+                "acceleration": float(diff[26:].max()),
+            },
+            "correlation": corr,
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder of wav/flac")
+    parser.add_argument("--corpus", default="ravdess", help="name recorded in the results")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads / openSMILE procs")
+    parser.add_argument("--limit", type=int, default=None, help="use the first N files only")
+    parser.add_argument("--repeats", type=int, default=3, help="best of N timings")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    root = args.root.resolve()
+    if not root.is_dir():
+        print(f"SKIP: corpus folder {args.root} not found (pass --root)")
+        return
+    files = find_files(root, args.limit)
+    if not files:
+        print(f"SKIP: no wav/flac files under {args.root}")
+        return
+
+    import numpy as np
+    import opensmile
+    import soundfile as sf
+    import torch
+
+    from mmfa.features.audio import CONFIG_PATH, FEATURE_LEVEL, MFCCExtractor
+    from mmfa.features.frontend import AudioJob
+    from mmfa.features.torch_mfcc import TorchMFCCExtractor
+
+    torch.set_num_threads(args.threads)
+    jobs = [AudioJob(i, p.stem, p) for i, p in enumerate(files)]
+    audio_s = sum(sf.info(str(p)).duration for p in files)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+    smile = opensmile.Smile(feature_set=str(CONFIG_PATH), feature_level=FEATURE_LEVEL)
+    smile.process_file(str(files[0]))  # warm-up: library load, page cache
+
+    def baseline() -> int:
+        return sum(len(smile.process_file(str(p))) for p in files)
+
+    def opensmile_pool() -> int:
+        frames = 0
+        for _, out in MFCCExtractor().extract_many(jobs, num_workers=args.threads, progress=False):
+            assert isinstance(out, np.ndarray), out
+            frames += len(out)
+        return frames
+
+    def torch_mfcc(threads: int) -> int:
+        torch.set_num_threads(threads)
+        frames = 0
+        ext = TorchMFCCExtractor(device=args.device)
+        for _, out in ext.extract_many(jobs, num_workers=args.threads, progress=False):
+            assert isinstance(out, np.ndarray), out
+            frames += len(out)
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return frames
+
+    torch_mfcc(args.threads)  # warm-up: torch kernels, FFT plans
+    rows = []
+    for name, fn in [
+        ("opensmile process_file loop (1 process)", baseline),
+        (f"MFCCExtractor.extract_many ({args.threads} processes)", opensmile_pool),
+        ("TorchMFCCExtractor.extract_many (1 thread)", lambda: torch_mfcc(1)),
+        (
+            f"TorchMFCCExtractor.extract_many ({args.threads} threads, {args.device})",
+            lambda: torch_mfcc(args.threads),
+        ),
+    ]:
+        best = float("inf")
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            frames = fn()
+            best = min(best, time.perf_counter() - start)
+        rows.append(
+            {"method": name, "seconds": best, "frames": frames, "audio_s_per_s": audio_s / best}
+        )
+        print(f"{name}: {best:.3f} s, {audio_s / best:.0f} s of audio / s", file=sys.stderr)
+
+    # Parity on every file, unnormalised and normalised (normalisation is what the model sees).
+    reference, ours, ref_raw, ours_raw = [], [], [], []
+    o_norm, o_raw = MFCCExtractor(), MFCCExtractor(normalise=False)
+    t_norm = TorchMFCCExtractor(device=args.device)
+    t_raw = TorchMFCCExtractor(normalise=False, device=args.device)
+    for p in files:
+        reference.append(o_norm.from_file(p, utterance_id=p.stem))
+        ours.append(t_norm.from_file(p, utterance_id=p.stem))
+        ref_raw.append(o_raw.from_file(p, utterance_id=p.stem))
+        ours_raw.append(t_raw.from_file(p, utterance_id=p.stem))
+    assert all(a.shape == b.shape for a, b in zip(ours, reference, strict=True)), "shape mismatch"
+    par = parity(ours, reference)
+    par_raw = parity(ours_raw, ref_raw)
+
+    base = rows[0]["audio_s_per_s"]
+    ratio_torch = rows[3]["audio_s_per_s"] / base
+    ratio_torch_1 = rows[2]["audio_s_per_s"] / base
+    ratio_pool = rows[3]["audio_s_per_s"] / rows[1]["audio_s_per_s"]
+    print(f"\n{len(files)} files, {audio_s:.0f} s of audio ({args.corpus}), best of {args.repeats}")
+    print(f"load average at start: {load}\n")
+    print("| method | wall (s) | audio s / s | frames |")
+    print("|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['method']} | {r['seconds']:.3f} | {r['audio_s_per_s']:.0f} | {r['frames']} |")
+    print(
+        f"\ntorch ({args.threads} threads) / openSMILE loop: {ratio_torch:.2f}x; 1 thread: "
+        f"{ratio_torch_1:.2f}x; torch / openSMILE pool ({args.threads} procs): {ratio_pool:.2f}x"
+    )
+    for label, p in (("normalised", par), ("unnormalised", par_raw)):
+        for subset in ("all_frames", "non_silent"):
+            s = p[subset]
+            print(
+                f"parity {label} {subset} ({s['frames']} frames): min corr "
+                f"{s['min_correlation']:.6f} (coef {s['min_correlation_coefficient']}), max |diff| "
+                f"{s['max_abs_diff']:.2e} (coef {s['max_abs_diff_coefficient']}); "
+                f"{s['max_abs_diff_per_block']}"
+            )
+
+    result = {
+        "benchmark": "torch_mfcc",
+        "command": "python benchmarks/bench_torch_mfcc.py " + " ".join(sys.argv[1:]),
+        "corpus": args.corpus,
+        "files": len(files),
+        "first_file": str(files[0].relative_to(root)),
+        "audio_seconds": audio_s,
+        "threads": args.threads,
+        "device": args.device,
+        "repeats": args.repeats,
+        "load_average_at_start": load,
+        "rows": rows,
+        "ratio_torch_over_opensmile_loop": ratio_torch,
+        "ratio_torch_1_thread_over_opensmile_loop": ratio_torch_1,
+        "ratio_torch_over_opensmile_pool": ratio_pool,
+        "parity_normalised": par,
+        "parity_unnormalised": par_raw,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "opensmile": opensmile.__version__,
+        },
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
