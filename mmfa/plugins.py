@@ -1,8 +1,8 @@
 """Plugin discovery through entry points: list without importing, load with clear warnings.
 
-Built-in corpora and fusions register in the same groups as third-party ones
-(``mmfa.datamodules``, ``mmfa.fusion``), so there is one way to find them all. A plugin that
-fails to import is reported and skipped; it never breaks the CLI. Set
+Built-in corpora, fusions and audio front-ends register in the same groups as third-party
+ones (``mmfa.datamodules``, ``mmfa.fusion``, ``mmfa.frontends``), so there is one way to find
+them all. A plugin that fails to import is reported and skipped; it never breaks the CLI. Set
 ``MMFA_DISABLE_PLUGIN_AUTOLOAD=1`` to load only mmfa's own entries.
 """
 
@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-GROUPS = ("mmfa.datamodules", "mmfa.fusion")
+GROUPS = ("mmfa.datamodules", "mmfa.fusion", "mmfa.frontends")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from mmfa.datamodules.collate import FeatureDataset, collate
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
+from mmfa.features.frontend import AudioFrontEnd
 from mmfa.features.pipeline import FeaturePipeline, FeatureReport, SampleRef
 from mmfa.features.text import TextFeatureExtractor
 from mmfa.manifest import SPLITS, Utterance
@@ -54,7 +55,8 @@ class EmotionDataModule(L.LightningDataModule):
     Args:
         root: the corpus folder as the user unpacked it.
         fold: which cross-validation fold (``None``: the first, or the official split).
-        audio: the audio feature extractor (default: the paper's openSMILE MFCC).
+        audio: the audio front-end, any ``AudioFrontEnd`` (default: the paper's openSMILE MFCC;
+            ``mmfa.features.torch_mfcc.TorchMFCCExtractor`` gives the same features batched).
         text: the text feature extractor (default: packaged MiniLM, words pooled).
         use_audio: extract and feed audio (``False`` for text-only runs).
         use_text: extract and feed text (``False`` for audio-only runs).
@@ -77,7 +79,7 @@ class EmotionDataModule(L.LightningDataModule):
         self,
         root: str | None = None,
         fold: str | None = None,
-        audio: MFCCExtractor | None = None,
+        audio: AudioFrontEnd | None = None,
         text: TextFeatureExtractor | None = None,
         use_audio: bool = True,
         use_text: bool = True,

@@ -15,7 +15,6 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import numpy as np
 
 from mmfa.errors import BadInputError
 from mmfa.features.audio_io import MIN_SAMPLES, TARGET_SAMPLE_RATE, read_audio
+from mmfa.features.frontend import AudioFrontEnd, AudioJob  # AudioJob: re-exported
 from mmfa.features.workers import exit_with_parent
 
 __all__ = ["CONFIG_PATH", "FEATURE_LEVEL", "AudioJob", "MFCCExtractor"]
@@ -34,24 +34,13 @@ FEATURE_LEVEL = "mfcc_e_d_a"
 _INLINE_BELOW = 16
 
 
-@dataclass(frozen=True)
-class AudioJob:
-    """One utterance to extract; ``index`` is echoed back so results can arrive in any order."""
-
-    index: int
-    utterance_id: str
-    path: Path
-    start: float | None = None
-    end: float | None = None
-
-
 @lru_cache(maxsize=1)
 def _config_digest() -> str:
     """Short content hash of ``mfcc.conf``: editing the config invalidates feature caches."""
     return hashlib.sha256(CONFIG_PATH.read_bytes()).hexdigest()[:16]
 
 
-class MFCCExtractor:
+class MFCCExtractor(AudioFrontEnd):
     """Energy + MFCC 1-12 with deltas and accelerations, mean-normalised per utterance.
 
     Picklable: the ``opensmile.Smile`` is built lazily, once per process, and not pickled.

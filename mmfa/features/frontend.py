@@ -66,8 +66,9 @@ class AudioFrontEnd(ABC):
 
     @property
     def frame_rate(self) -> float:
-        """Output frames per second of audio (about 20 for the paper's MFCC)."""
-        return 20.0
+        """Output frames per second of audio (20 for the paper's MFCC: 1 / ``frame_step``)."""
+        step = getattr(self, "frame_step", None)
+        return 1.0 / float(step) if step else 20.0
 
     @abstractmethod
     def settings(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from mmfa.features.store import FeatureStore, FileHasher, text_key
 from mmfa.manifest import Utterance
 
 if TYPE_CHECKING:
-    from mmfa.features.audio import MFCCExtractor
+    from mmfa.features.frontend import AudioFrontEnd
     from mmfa.features.text import TextFeatureExtractor
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class FeaturePipeline:
     def __init__(
         self,
         cache_dir: Path,
-        audio: MFCCExtractor | None,
+        audio: AudioFrontEnd | None,
         text: TextFeatureExtractor | None,
         *,
         num_workers: int | None = None,
@@ -209,7 +209,7 @@ class FeaturePipeline:
         bad: dict[int, BadInputError],
         report: FeatureReport,
     ) -> None:
-        from mmfa.features.audio import AudioJob
+        from mmfa.features.frontend import AudioJob, count_capped
 
         store, extractor = self.audio_store, self.audio
         assert store is not None and extractor is not None
@@ -224,6 +224,14 @@ class FeaturePipeline:
             )
             for i in todo.values()
         ]
+        cap = getattr(extractor, "max_seconds", None)  # duck-typed front-ends may have none
+        if capped := count_capped(jobs, cap):
+            longest_id, longest = max(capped, key=lambda c: c[1])
+            log.warning(
+                "%d of %d clips are longer than max_seconds=%g s and are cut to it (longest: %s, "
+                "%.1f s); set data.max_clip_seconds (or the front-end's max_seconds) to change it",
+                len(capped), len(jobs), cap, longest_id, longest,
+            )  # fmt: skip
         results = extractor.extract_many(jobs, num_workers=self.num_workers, progress=self.progress)
         self._store_results(store, "audio", results, keys, utts, bad, report)
 
