@@ -96,6 +96,7 @@ def test_built_ins_are_registered_in_the_entry_point_group() -> None:
     names = {p.name: p.target for p in plugins.list_plugins(("mmfa.frontends",))}
     assert names["opensmile-mfcc"] == "mmfa.features.audio:MFCCExtractor"
     assert names["torch-mfcc"] == "mmfa.features.torch_mfcc:TorchMFCCExtractor"
+    assert names["ssl"] == "mmfa.features.ssl:SSLFrontEnd"
 
 
 def test_a_third_party_front_end_registered_by_entry_point_feeds_a_datamodule(
