@@ -22,7 +22,6 @@ from torch.utils.data import DataLoader
 from mmfa.datamodules.collate import FeatureDataset, collate
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
-from mmfa.features.frontend import AudioFrontEnd
 from mmfa.features.pipeline import FeaturePipeline, FeatureReport, SampleRef
 from mmfa.features.text import TextFeatureExtractor
 from mmfa.manifest import SPLITS, Utterance
@@ -54,9 +53,11 @@ class EmotionDataModule(L.LightningDataModule):
 
     Args:
         root: the corpus folder as the user unpacked it.
-        fold: which cross-validation fold (``None``: the first, or the official split).
-        audio: the audio front-end, any ``AudioFrontEnd`` (default: the paper's openSMILE MFCC;
-            ``mmfa.features.torch_mfcc.TorchMFCCExtractor`` gives the same features batched).
+        fold: which cross-validation fold, one of :meth:`fold_names` (``None``: the first fold,
+            or nothing for a corpus with one official split). Checked on first use (reading
+            ``self.fold``, ``prepare_data`` or ``setup``: before any feature is extracted), so a
+            subclass may set what :meth:`fold_names` needs before or after ``super().__init__``.
+        audio: the audio feature extractor (default: the paper's openSMILE MFCC).
         text: the text feature extractor (default: packaged MiniLM, words pooled).
         use_audio: extract and feed audio (``False`` for text-only runs).
         use_text: extract and feed text (``False`` for audio-only runs).
@@ -79,7 +80,7 @@ class EmotionDataModule(L.LightningDataModule):
         self,
         root: str | None = None,
         fold: str | None = None,
-        audio: AudioFrontEnd | None = None,
+        audio: MFCCExtractor | None = None,
         text: TextFeatureExtractor | None = None,
         use_audio: bool = True,
         use_text: bool = True,
@@ -102,7 +103,8 @@ class EmotionDataModule(L.LightningDataModule):
         self.extract_workers = extract_workers
         self.on_bad_input = on_bad_input
         self.seed = seed
-        self.fold = self._check_fold(fold)
+        self._fold: str | None = fold  # checked on first use, see the `fold` property
+        self._fold_checked = False
         self.utterances: list[Utterance] = []
         self.refs: dict[str, list[SampleRef]] = {}
         self.feature_report: FeatureReport | None = None
@@ -120,6 +122,24 @@ class EmotionDataModule(L.LightningDataModule):
     def split_of(self, utt: Utterance) -> str:
         """``train``/``val``/``test`` (or ``""`` to leave it out) for the current fold."""
         return utt.split
+
+    @property
+    def fold(self) -> str | None:
+        """The current fold's name, or ``None`` for a corpus with one official split.
+
+        Resolved and checked against :meth:`fold_names` on first read: ``None`` becomes the first
+        fold; a name that is not a fold raises :class:`ConfigError` naming ``data.fold`` and the
+        choices. Assigning a new name (``dm.fold = "pair2"``) checks it again on the next read.
+        """
+        if not self._fold_checked:
+            self._fold = self._check_fold(self._fold)
+            self._fold_checked = True
+        return self._fold
+
+    @fold.setter
+    def fold(self, value: str | None) -> None:
+        self._fold = value
+        self._fold_checked = False
 
     # -- facts the model needs (linked into the model by the CLI) --------------------------------
     @property
@@ -140,10 +160,12 @@ class EmotionDataModule(L.LightningDataModule):
     # -- Lightning hooks ------------------------------------------------------------------------
     def prepare_data(self) -> None:
         """Extract missing features (Lightning runs this once per node, before ``setup``)."""
+        _ = self.fold  # a bad data.fold fails here, before minutes of feature extraction
         self._build()
 
     def setup(self, stage: str | None = None) -> None:
         """Read the stores and split the usable utterances for the current fold."""
+        _ = self.fold  # a bad data.fold fails here, before any feature extraction
         self._build()
         by_split: dict[str, list[SampleRef]] = {s: [] for s in SPLITS}
         for ref in self._refs:

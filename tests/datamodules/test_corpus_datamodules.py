@@ -12,7 +12,7 @@ from mmfa.datamodules.meld import MELDDataModule
 from mmfa.datamodules.mosei import MOSEIDataModule
 from mmfa.errors import ConfigError
 from mmfa.testing.contracts import DataModuleContract
-from mmfa.testing.fake_corpora import (
+from mmfa.testing.fakes import (
     fake_expected,
     write_fake_iemocap,
     write_fake_meld,

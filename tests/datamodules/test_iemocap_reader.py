@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mmfa.datamodules.iemocap import (
+from mmfa.corpora.iemocap import (
     IEMOCAP_LABEL_SETS,
     IEMOCAP_SPEAKERS,
     assign_iemocap_split,
@@ -19,7 +19,7 @@ from mmfa.datamodules.iemocap import (
 )
 from mmfa.errors import ConfigError
 from mmfa.manifest import Utterance
-from mmfa.testing.fake_corpora import fake_expected, write_fake_iemocap
+from mmfa.testing.fakes import fake_expected, write_fake_iemocap
 
 
 def _index(u: Utterance) -> int:

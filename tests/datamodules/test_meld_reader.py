@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mmfa.datamodules.meld import (
+from mmfa.corpora.meld import (
     MELD_EMOTIONS,
     MELD_KNOWN_BAD,
     MELD_MAX_SECONDS,
@@ -23,7 +23,7 @@ from mmfa.datamodules.meld import (
 )
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.manifest import Utterance
-from mmfa.testing.fake_corpora import fake_expected, write_fake_meld
+from mmfa.testing.fakes import fake_expected, write_fake_meld
 
 SHARED = Path(os.environ.get("MMFA_SHARED", Path(__file__).resolve().parents[3] / "shared"))
 REAL_MELD = SHARED / "data" / "meld"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from mmfa.datamodules.mosei import read_mosei, read_mosei_folds, read_mosei_with_report
+from mmfa.corpora.mosei import read_mosei, read_mosei_folds, read_mosei_with_report
 from mmfa.errors import ConfigError
-from mmfa.testing.fake_corpora import fake_expected, write_fake_mosei
+from mmfa.testing.fakes import fake_expected, write_fake_mosei
 
 SHARED = Path(os.environ.get("MMFA_SHARED", Path(__file__).resolve().parents[3] / "shared"))
 REAL_TABLE = SHARED / "data" / "mosei" / "CMU_MOSEI_Labels.csv"

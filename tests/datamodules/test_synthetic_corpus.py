@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmfa.datamodules.synthetic_corpus import (
+from mmfa.errors import ConfigError, MMFAError
+from mmfa.synthetic.corpus import (
     SYNTHETIC_CLASSES,
     read_synthetic_manifest,
     write_synthetic_corpus,
 )
-from mmfa.datamodules.synthetic_speech import make_speaker
-from mmfa.datamodules.synthetic_text import _CUES, make_transcript
-from mmfa.errors import ConfigError, MMFAError
+from mmfa.synthetic.speech import make_speaker
+from mmfa.synthetic.text import _CUES, make_transcript
 
 SMALL = {"num_speakers": 2, "utterances_per_speaker": 8}
 

@@ -1,10 +1,10 @@
 """Audio of the synthetic corpus: speech-*like* clips telling *where* the class is, and its arousal.
 
-Used by :mod:`mmfa.datamodules.synthetic_corpus`. Not speech from people: a glottal-like harmonic
+Used by :mod:`mmfa.synthetic.corpus`. Not speech from people: a glottal-like harmonic
 source (a band-limited sawtooth, i.e. harmonics with 1/k roll-off) with a time-varying pitch
 contour goes through three formant resonances that change per syllable; syllables get an amplitude
 envelope and noise-burst onsets, a short pause with breath noise separates the two phrases of a
-transcript (:mod:`mmfa.datamodules.synthetic_text`), and a little background noise runs throughout.
+transcript (:mod:`mmfa.synthetic.text`), and a little background noise runs throughout.
 
 Every word gets about the same time, so word ``i`` of ``Lw`` is said near ``i / (Lw - 1)`` of the
 clip. The *true* phrase is emphasised: 9-15 dB louder than the decoy, with pitch accents, sharper
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
-from mmfa.datamodules.synthetic_text import Phrase
+from mmfa.synthetic.text import Phrase
 
 MIN_SECONDS, MAX_SECONDS = 0.8, 4.0
 

@@ -1,12 +1,12 @@
 """Transcripts of the synthetic corpus: two templated phrases, one true to the class, one a decoy.
 
-Used by :mod:`mmfa.datamodules.synthetic_corpus`. A transcript is two short phrases said in
+Used by :mod:`mmfa.synthetic.corpus`. A transcript is two short phrases said in
 sequence (sometimes joined by a connective such as "but" or "and"). Each phrase carries cue words
 of one class: the *true* phrase those of the utterance's class, the *decoy* phrase those of another
 class drawn uniformly. Which phrase comes first is random, and the templates and connectives
 do not depend on which phrase is the true one, so the words alone narrow the class
 down to two candidates and cannot tell which of the two is meant. The audio says it: the true
-phrase is the emphasised one (see :mod:`mmfa.datamodules.synthetic_speech`).
+phrase is the emphasised one (see :mod:`mmfa.synthetic.speech`).
 """
 
 from __future__ import annotations

@@ -41,10 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mmfa.datamodules.synthetic_speech import make_speaker, synthesize_speech
-from mmfa.datamodules.synthetic_text import SYNTHETIC_CLASSES, make_transcript
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.manifest import Utterance
+from mmfa.synthetic.speech import make_speaker, synthesize_speech
+from mmfa.synthetic.text import SYNTHETIC_CLASSES, make_transcript
 
 __all__ = [
     "GENERATOR_VERSION",
