@@ -1,19 +1,67 @@
-"""LightningCLI for mmfa: plugins loaded, data facts linked into the model, test after fit."""
+"""The one way mmfa builds and runs LightningCLI: ``mmfa fit/test/predict`` and every fold of cv.
+
+:func:`build_cli` is the only factory. It loads the plugins, links the datamodule's facts into the
+model, adds the prediction writer and the config-to-logger callback, and, for ``mmfa cv``, points
+the configured loggers and the prediction writer at the fold's folder (:class:`FoldTarget`)
+without replacing them. :func:`test_best` is the one "test the checkpoint that was best on
+validation" step, used after ``fit`` and by every fold of ``mmfa cv``.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+import lightning as L
+import yaml
+from jsonargparse import Namespace
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
+from mmfa.callbacks.predictions import PredictionWriter
 from mmfa.datamodules.base import EmotionDataModule
+from mmfa.logs import setup_logging
 from mmfa.models.task import EmotionTask
 from mmfa.plugins import load_plugins
 
 log = logging.getLogger("mmfa")
+
+_DEFAULT_LOGGER = "lightning.pytorch.loggers.CSVLogger"
+
+
+@dataclass(frozen=True)
+class FoldTarget:
+    """Where one fold of ``mmfa cv`` writes, and how its loggers are named.
+
+    Attributes:
+        folder: the fold's folder; every logger, checkpoint and prediction file goes inside.
+        group: the cross-validation run's name (the W&B group).
+        name: the fold's name.
+        wandb_project: add a W&B logger for this project when the config has none (``--wandb``).
+        tags: extra W&B tags.
+    """
+
+    folder: Path
+    group: str
+    name: str
+    wandb_project: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+class LoggerSaveConfigCallback(SaveConfigCallback):
+    """Save ``config.yaml`` in the log folder and send the resolved config to every logger.
+
+    Lightning's own callback only writes the file; here W&B (and any other logger) also gets the
+    configuration as the run's hyper-parameters, so a dashboard shows what produced each run.
+    """
+
+    def save_config(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Log the resolved configuration to each logger (rank zero only, once per run)."""
+        config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"config": config})
 
 
 class MMFACLI(LightningCLI):
@@ -21,15 +69,25 @@ class MMFACLI(LightningCLI):
 
     ``audio_dim``, ``text_dim``, ``num_outputs``, ``class_names`` and ``task_type`` come from the
     instantiated datamodule, so no config copies a number that the data already knows.
+
+    Args:
+        fold_target: set by ``mmfa cv`` for one fold (see :class:`FoldTarget`); None otherwise.
+        *args: passed to :class:`~lightning.pytorch.cli.LightningCLI`.
+        **kwargs: passed to :class:`~lightning.pytorch.cli.LightningCLI`.
     """
 
+    def __init__(self, *args: Any, fold_target: FoldTarget | None = None, **kwargs: Any) -> None:
+        self.fold_target = fold_target
+        super().__init__(*args, **kwargs)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        """Links from data to model, and mmfa's own options."""
+        """Links from data to model, the prediction writer, and mmfa's own options."""
         for name in ("audio_dim", "text_dim", "num_outputs", "task_type"):
             parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
         parser.link_arguments(
             "data.class_names", "model.class_names", compute_fn=list, apply_on="instantiate"
         )
+        parser.add_lightning_class_args(PredictionWriter, "predictions")
         parser.add_argument(
             "--test_after_fit",
             type=bool,
@@ -37,21 +95,82 @@ class MMFACLI(LightningCLI):
             help="after fit, test the checkpoint that was best on validation",
         )
 
+    def before_instantiate_classes(self) -> None:
+        """For a cv fold: send the configured loggers and outputs into the fold's folder."""
+        if self.fold_target is None:
+            return
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        target = self.fold_target
+        config.trainer.default_root_dir = str(target.folder)
+        config.predictions.dirpath = str(target.folder)
+        config.trainer.logger = _fold_loggers(config.trainer.logger, target)
+
     def after_fit(self) -> None:
         """Test the validation-selected checkpoint (never the last one, never chosen on test)."""
-        if not self.config[self.subcommand].get("test_after_fit", True):
-            return
-        if getattr(self.trainer, "fast_dev_run", False):
-            self.trainer.test(self.model, datamodule=self.datamodule)
-            return
-        ckpt = self.trainer.checkpoint_callback
-        best = getattr(ckpt, "best_model_path", "") if ckpt is not None else ""
-        if not best:
-            log.warning(
-                "no validation-selected checkpoint (is a ModelCheckpoint monitoring a "
-                "val/ metric configured?); testing the final weights"
+        if self.config[self.subcommand].get("test_after_fit", True):
+            test_best(self.trainer, self.model, self.datamodule)
+
+
+def test_best(
+    trainer: L.Trainer, model: L.LightningModule, datamodule: Any, *, verbose: bool = True
+) -> str | None:
+    """Test the checkpoint that was best on validation; return its path (None: final weights).
+
+    Under ``fast_dev_run`` no checkpoint is written, so the final weights are tested.
+    """
+    if getattr(trainer, "fast_dev_run", False):
+        trainer.test(model, datamodule=datamodule, verbose=verbose)
+        return None
+    ckpt = trainer.checkpoint_callback
+    best = getattr(ckpt, "best_model_path", "") if ckpt is not None else ""
+    if not best:
+        log.warning(
+            "no validation-selected checkpoint (is a ModelCheckpoint monitoring a "
+            "val/ metric configured?); testing the final weights"
+        )
+    trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=verbose)
+    return best or None
+
+
+def _fold_loggers(loggers: Any, target: FoldTarget) -> list[Namespace]:
+    """The configured loggers, each writing into the fold's folder; CSV when none is set."""
+    if loggers is None or loggers is True:
+        loggers = [Namespace(class_path=_DEFAULT_LOGGER, init_args=Namespace())]
+    elif loggers is False:
+        loggers = []
+    elif not isinstance(loggers, list):
+        loggers = [loggers]
+    out = []
+    for entry in loggers:
+        entry = entry.clone() if isinstance(entry, Namespace) else Namespace(entry)
+        if entry.get("init_args") is None:
+            entry.init_args = Namespace()
+        entry.init_args.save_dir = str(target.folder)
+        if entry.class_path.endswith("WandbLogger"):
+            entry.init_args.group = target.group
+            entry.init_args.name = f"{target.group}-{target.name}"
+            entry.init_args.job_type = "fold"
+            entry.init_args.tags = [*(entry.init_args.get("tags") or []), *target.tags]
+        else:  # CSV, TensorBoard: the fold folder itself is the version folder
+            entry.init_args.name = ""
+            entry.init_args.version = ""
+        out.append(entry)
+    has_wandb = any(e.class_path.endswith("WandbLogger") for e in out)
+    if target.wandb_project and not has_wandb:
+        out.append(
+            Namespace(
+                class_path="lightning.pytorch.loggers.WandbLogger",
+                init_args=Namespace(
+                    project=target.wandb_project,
+                    save_dir=str(target.folder),
+                    group=target.group,
+                    name=f"{target.group}-{target.name}",
+                    job_type="fold",
+                    tags=list(target.tags),
+                ),
             )
-        self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)
+        )
+    return out
 
 
 def wandb_key_available() -> bool:
@@ -76,9 +195,22 @@ def keep_wandb_noninteractive() -> None:
     )
 
 
-def run_cli(args: list[str] | None = None, **kwargs: Any) -> MMFACLI:
-    """Run ``mmfa <subcommand> ...`` through LightningCLI."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def build_cli(
+    args: list[str] | None = None,
+    *,
+    run: bool = True,
+    fold_target: FoldTarget | None = None,
+    **kwargs: Any,
+) -> MMFACLI:
+    """Build (and with ``run=True`` run) the mmfa LightningCLI.
+
+    Args:
+        args: command-line arguments; None: ``sys.argv``.
+        run: run the subcommand (``mmfa fit ...``); False: only parse and instantiate (cv).
+        fold_target: for one fold of ``mmfa cv``: where its outputs go.
+        **kwargs: passed to :class:`MMFACLI`.
+    """
+    setup_logging()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     keep_wandb_noninteractive()
     load_plugins()
@@ -87,8 +219,16 @@ def run_cli(args: list[str] | None = None, **kwargs: Any) -> MMFACLI:
         EmotionDataModule,
         subclass_mode_data=True,
         auto_configure_optimizers=False,
+        save_config_callback=LoggerSaveConfigCallback,
         save_config_kwargs={"overwrite": True},
         parser_kwargs={"parser_mode": "omegaconf"},
         args=args,
+        run=run,
+        fold_target=fold_target,
         **kwargs,
     )
+
+
+def run_cli(args: list[str] | None = None, **kwargs: Any) -> MMFACLI:
+    """Run ``mmfa <subcommand> ...`` through LightningCLI."""
+    return build_cli(args, **kwargs)

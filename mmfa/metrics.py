@@ -2,7 +2,7 @@
 
 Build once, clone per stage with a slash prefix (STYLE.md convention 5)::
 
-    metrics = build_metrics("multiclass", 4, ["neutral", "angry", "sad", "happy"])
+    metrics = build_metrics(get_problem("multiclass"), ["neutral", "angry", "sad", "happy"])
     val_metrics = metrics.clone(prefix="val/")   # keys: val/WA, val/UA, val/F1/angry, ...
     val_metrics.update(probs, target)            # probs (B, C) softmax, target (B,) int
     val_metrics.compute()
@@ -17,35 +17,8 @@ multilabel    probabilities ``(B, C)`` (sigmoid), ``> 0.5``   0/1 indicators ``(
 regression    values ``(B,)`` float (MOSEI sentiment)         values ``(B,)`` float in [-3, 3]
 ============  ==============================================  ==================================
 
-What each name means (paper Appendix B; EVALUATION.md). PRE/REC/F are *weighted* averages, as
-in the paper's tables (so ``recall_w`` equals ``WA``):
-
-===================  =========================================================================
-name                 meaning
-===================  =========================================================================
-WA                   weighted accuracy = accuracy = correct / all (paper's ACC, micro)
-UA                   unweighted accuracy = balanced accuracy = macro recall (paper's ACC_B);
-                     multilabel: mean over labels of (TPR + TNR) / 2
-precision_w          precision, averaged over classes weighted by support (paper's PRE)
-recall_w             recall, weighted by support (paper's REC; equals WA)
-F1_w                 F1, weighted by support
-Fbeta_w              F-beta with beta = 0.5, weighted by support (paper's F_beta, eq. 13)
-F1_macro             F1, unweighted mean over classes (labels)
-AUC_macro            ROC-AUC, unweighted mean over classes, one-vs-rest (labels)
-precision/<name>     precision of one class
-recall/<name>        recall of one class
-F1/<name>            F1 of one class (label)
-AUC/<name>           ROC-AUC of one class vs the rest (of one label)
-acc_macro            multilabel: mean over labels of per-label accuracy
-acc/<name>           multilabel: accuracy of one label
-MAE                  regression: mean absolute error
-pearson              regression: Pearson correlation
-acc2                 regression: accuracy of the sign, non-negative (>= 0) vs negative
-acc2_nonzero         regression: accuracy of the sign, positive vs negative, targets == 0 dropped
-F1_2                 regression: weighted F1 of the sign, non-negative vs negative
-F1_2_nonzero         regression: weighted F1 of the sign, targets == 0 dropped
-acc7                 regression: accuracy after rounding and clipping both to {-3, ..., 3}
-===================  =========================================================================
+Every key and what it means is defined once, in :data:`mmfa.problem.METRICS` (the same keys
+appear in reports, CSVs and W&B; docs/metrics.md shows the table).
 
 The two Acc-2 conventions are both in use in the field: "non-negative vs negative" (``acc2``)
 counts neutral (0) targets as positive; "non-zero" (``acc2_nonzero``, as in MulT and most later
@@ -64,13 +37,13 @@ Conventions against scikit-learn (the paper computed its numbers with it; the te
 - ROC-AUC of a class absent from the targets is undefined: sklearn raises, torchmetrics warns and
   returns a number (0) that ``AUC_macro`` then averages in. Read AUCs of such folds with care.
 
-The confusion matrix is built separately (:func:`build_confusion_matrix`): it is not a scalar.
+The confusion matrix is not a scalar: :meth:`mmfa.problem.Problem.confusion` builds it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -78,7 +51,6 @@ from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassAUROC,
-    MulticlassConfusionMatrix,
     MulticlassF1Score,
     MulticlassFBetaScore,
     MulticlassPrecision,
@@ -87,70 +59,21 @@ from torchmetrics.classification import (
     MultilabelAccuracy,
     MultilabelAUROC,
     MultilabelConfusionMatrix,
+    MultilabelExactMatch,
     MultilabelF1Score,
+    MultilabelFBetaScore,
+    MultilabelPrecision,
+    MultilabelRecall,
     MultilabelStatScores,
 )
 from torchmetrics.regression import MeanAbsoluteError, PearsonCorrCoef
 from torchmetrics.wrappers import ClasswiseWrapper
 
-TaskType = Literal["multiclass", "multilabel", "regression"]
+from mmfa.problem import FBETA, MULTILABEL_THRESHOLD
 
-#: Beta of the paper's F-beta score (Appendix B: "beta = 0.5 ... more weight to precision").
-FBETA = 0.5
-#: Decision threshold on sigmoid outputs for multilabel (emotion presence) metrics.
-MULTILABEL_THRESHOLD = 0.5
+if TYPE_CHECKING:
+    from mmfa.problem import Problem
 
-METRIC_DOCS: dict[str, str] = {
-    "WA": "weighted accuracy = accuracy = correct / all (paper's ACC)",
-    "UA": "unweighted accuracy = balanced accuracy = macro recall (paper's ACC_B); "
-    "multilabel: mean over labels of (TPR + TNR) / 2",
-    "precision_w": "precision averaged over classes, weighted by support (paper's PRE)",
-    "recall_w": "recall averaged over classes, weighted by support (paper's REC; equals WA)",
-    "F1_w": "F1 averaged over classes (labels), weighted by support",
-    "Fbeta_w": "F-beta, beta = 0.5, averaged over classes weighted by support (paper's F_beta)",
-    "F1_macro": "F1, unweighted mean over classes (labels)",
-    "AUC_macro": "ROC-AUC, unweighted mean over classes (one-vs-rest) or labels",
-    "precision/<name>": "precision of one class",
-    "recall/<name>": "recall of one class",
-    "F1/<name>": "F1 of one class (or label)",
-    "AUC/<name>": "ROC-AUC of one class vs the rest (or of one label)",
-    "acc_macro": "multilabel: mean over labels of per-label accuracy (threshold 0.5)",
-    "acc/<name>": "multilabel: accuracy of one label (threshold 0.5)",
-    "MAE": "regression: mean absolute error",
-    "pearson": "regression: Pearson correlation between predictions and targets",
-    "acc2": "regression: accuracy of the sign, non-negative (>= 0) vs negative",
-    "acc2_nonzero": "regression: accuracy of the sign (> 0 vs < 0), targets == 0 left out",
-    "F1_2": "regression: support-weighted F1 of the sign, non-negative vs negative",
-    "F1_2_nonzero": "regression: support-weighted F1 of the sign, targets == 0 left out",
-    "acc7": "regression: accuracy after rounding and clipping both to the integers -3..3",
-}
-
-
-def describe_metric(key: str) -> str:
-    """One-line meaning of a logged metric key.
-
-    Args:
-        key: a key as logged, with or without a stage prefix, e.g. ``"val/UA"`` or
-            ``"test/F1/angry"``.
-
-    Returns:
-        The matching entry of :data:`METRIC_DOCS`.
-
-    Raises:
-        KeyError: if the key names no metric built here.
-    """
-    parts = key.split("/")
-    # Try "<stage>/<metric>/<class>", "<metric>/<class>", "<stage>/<metric>", "<metric>".
-    candidates = []
-    for start in range(len(parts)):
-        rest = parts[start:]
-        candidates.append("/".join(rest))
-        if len(rest) == 2:
-            candidates.append(f"{rest[0]}/<name>")
-    for cand in candidates:
-        if cand in METRIC_DOCS:
-            return METRIC_DOCS[cand]
-    raise KeyError(f"no metric named {key!r}; known: {sorted(METRIC_DOCS)}")
 
 
 # -- metrics torchmetrics lacks ------------------------------------------------------------------
@@ -221,6 +144,14 @@ def _as_long(target: Tensor) -> Tensor:
 
 class MultilabelAUROCFloatTarget(MultilabelAUROC):
     """``MultilabelAUROC`` that also takes float 0/1 targets (B, L)."""
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        """Add a batch: ``preds`` (B, L) probabilities, ``target`` (B, L) 0/1 int or float."""
+        super().update(preds, _as_long(target))
+
+
+class MultilabelExactMatchFloatTarget(MultilabelExactMatch):
+    """``MultilabelExactMatch`` (subset accuracy) that also takes float 0/1 targets (B, L)."""
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         """Add a batch: ``preds`` (B, L) probabilities, ``target`` (B, L) 0/1 int or float."""
@@ -364,14 +295,24 @@ def _multiclass(num_classes: int, names: Sequence[str]) -> dict[str, Metric]:
 
 def _multilabel(num_labels: int, names: Sequence[str]) -> dict[str, Metric]:
     kw: dict[str, Any] = {"num_labels": num_labels, "threshold": MULTILABEL_THRESHOLD}
+
+    def per_label(cls: type[Metric], prefix: str) -> Metric:
+        return _classwise(cls(**kw, average=None), names, prefix)
+
     return {
+        "acc_subset": MultilabelExactMatchFloatTarget(**kw),
         "acc_macro": MultilabelAccuracy(**kw, average="macro"),
         "UA": MultilabelBalancedAccuracy(**kw),
+        "precision_w": MultilabelPrecision(**kw, average="weighted"),
+        "recall_w": MultilabelRecall(**kw, average="weighted"),
+        "Fbeta_w": MultilabelFBetaScore(beta=FBETA, **kw, average="weighted"),
         "F1_w": MultilabelF1Score(**kw, average="weighted"),
         "F1_macro": MultilabelF1Score(**kw, average="macro"),
         "AUC_macro": MultilabelAUROCFloatTarget(num_labels=num_labels, average="macro"),
-        "acc": _classwise(MultilabelAccuracy(**kw, average=None), names, "acc/"),
-        "F1": _classwise(MultilabelF1Score(**kw, average=None), names, "F1/"),
+        "acc": per_label(MultilabelAccuracy, "acc/"),
+        "precision": per_label(MultilabelPrecision, "precision/"),
+        "recall": per_label(MultilabelRecall, "recall/"),
+        "F1": per_label(MultilabelF1Score, "F1/"),
         "AUC": _classwise(
             MultilabelAUROCFloatTarget(num_labels=num_labels, average=None), names, "AUC/"
         ),
@@ -390,66 +331,34 @@ def _regression() -> dict[str, Metric]:
     }
 
 
-def build_metrics(task: TaskType, num_classes: int, class_names: Sequence[str]) -> MetricCollection:
-    """Scalar metrics for one task, un-prefixed; clone per stage with ``clone(prefix="val/")``.
+_BUILDERS: dict[str, Any] = {
+    "multiclass": lambda c, names: _multiclass(c, names),
+    "multilabel": lambda c, names: _multilabel(c, names),
+    "regression": lambda c, names: _regression(),
+}
+
+
+def build_metrics(problem: Problem, class_names: Sequence[str]) -> MetricCollection:
+    """Scalar metrics for one problem, un-prefixed; clone per stage with ``clone(prefix="val/")``.
 
     Args:
-        task: ``multiclass``, ``multilabel`` or ``regression``.
-        num_classes: number of classes C (multiclass), labels (multilabel); ignored for
-            regression.
-        class_names: C names for the per-class keys (``F1/angry``); ignored for regression.
+        problem: the problem (:func:`mmfa.problem.get_problem`).
+        class_names: one name per class (label), for the per-class keys (``F1/angry``);
+            ignored for regression.
 
     Returns:
         A :class:`~torchmetrics.MetricCollection` updated with ``update(preds, target)`` (shapes
         in the module docstring) whose ``compute()`` gives a flat dict of scalar tensors, keys as
-        in :data:`METRIC_DOCS` with ``<name>`` replaced by each class name.
+        in :data:`mmfa.problem.METRICS` with ``<class>`` replaced by each class name.
 
     Raises:
-        ValueError: on an unknown task, or class names that do not match ``num_classes``.
+        ValueError: class names that repeat.
     """
-    metrics: dict[str, Metric | MetricCollection] = {}
-    if task == "regression":
-        metrics.update(_regression())
-    elif task in ("multiclass", "multilabel"):
-        names = [str(n) for n in class_names]
-        if len(names) != num_classes:
-            raise ValueError(
-                f"build_metrics: {len(names)} class_names {names} for num_classes={num_classes}; "
-                "give one name per class"
-            )
-        if len(set(names)) != len(names):
-            raise ValueError(f"build_metrics: class_names {names} repeat a name")
-        metrics.update((_multiclass if task == "multiclass" else _multilabel)(num_classes, names))
-    else:
-        raise ValueError(
-            f"build_metrics: unknown task {task!r}; expected one of {get_args(TaskType)}"
-        )
+    names = [str(n) for n in class_names]
+    if len(set(names)) != len(names):
+        raise ValueError(f"build_metrics: class_names {names} repeat a name")
+    metrics = _BUILDERS[problem.kind](len(names), names)
     # No compute groups: torchmetrics finds them by comparing states after the first batch, which
     # can merge metrics whose states only agree by chance (acc2 vs acc2_nonzero when the first
     # batch has no neutral target). Evaluation sets are small; the saving is not worth the risk.
     return MetricCollection(metrics, compute_groups=False)
-
-
-def build_confusion_matrix(task: TaskType, num_classes: int) -> Metric | None:
-    """Confusion matrix for a task, kept out of the scalar collection (it is not loggable).
-
-    Args:
-        task: ``multiclass``, ``multilabel`` or ``regression``.
-        num_classes: number of classes (labels).
-
-    Returns:
-        ``MulticlassConfusionMatrix`` (compute: (C, C), rows = true class, columns = predicted),
-        ``MultilabelConfusionMatrix`` (compute: (L, 2, 2), per label [[TN, FP], [FN, TP]],
-        threshold 0.5), or None for regression. Update as the scalar collection.
-    """
-    if task == "multiclass":
-        return MulticlassConfusionMatrix(num_classes=num_classes)
-    if task == "multilabel":
-        return MultilabelConfusionMatrixFloatTarget(
-            num_labels=num_classes, threshold=MULTILABEL_THRESHOLD
-        )
-    if task == "regression":
-        return None
-    raise ValueError(
-        f"build_confusion_matrix: unknown task {task!r}; expected one of {get_args(TaskType)}"
-    )

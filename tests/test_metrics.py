@@ -1,4 +1,4 @@
-"""mmfa.metrics against scikit-learn (EVALUATION.md: "metrics match scikit-learn")."""
+"""mmfa.metrics against scikit-learn (docs/metrics.md: every metric matches scikit-learn)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from scipy.stats import pearsonr
 from sklearn import metrics as skm
 from torchmetrics import Metric, MetricCollection
 
-from mmfa.metrics import (
-    METRIC_DOCS,
-    build_confusion_matrix,
-    build_metrics,
-    describe_metric,
-)
+from mmfa.errors import ConfigError
+from mmfa.experiments.fold_metrics import multiclass_metrics, multilabel_metrics, regression_metrics
+from mmfa.metrics import build_metrics
+from mmfa.problem import METRICS, get_problem, metric_info
+
+
+def _metrics(task: str, names: list[str]):  # type: ignore[no-untyped-def]
+    return build_metrics(get_problem(task), names)
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = {
@@ -61,7 +63,7 @@ def _multiclass_data(seed: int, c: int, n: int = 240) -> tuple[torch.Tensor, tor
 def test_multiclass_matches_sklearn(seed: int, c: int) -> None:
     probs, target, absent = _multiclass_data(seed, c)
     names = NAMES[c]
-    got = _compute(build_metrics("multiclass", c, names), probs, target)
+    got = _compute(_metrics("multiclass", names), probs, target)
 
     y, p, s = target.numpy(), probs.argmax(-1).numpy(), probs.numpy().astype(np.float64)
     assert absent not in p
@@ -94,7 +96,7 @@ def test_multiclass_matches_sklearn(seed: int, c: int) -> None:
 
 def test_multiclass_confusion_matrix_matches_sklearn() -> None:
     probs, target, _ = _multiclass_data(3, 7)
-    cm = build_confusion_matrix("multiclass", 7)
+    cm = get_problem("multiclass").confusion(7)
     assert cm is not None
     for s in _batches(len(target)):
         cm.update(probs[s], target[s])
@@ -109,7 +111,7 @@ def test_ua_ignores_class_missing_from_targets_like_sklearn() -> None:
     target = torch.tensor([0, 0, 1, 1, 2, 2, 0, 1])
     pred = torch.tensor([0, 3, 1, 1, 2, 3, 0, 0])
     probs = torch.nn.functional.one_hot(pred, 4).float() * 0.7 + 0.075
-    got = _compute(build_metrics("multiclass", 4, NAMES[4]), probs, target)
+    got = _compute(_metrics("multiclass", NAMES[4]), probs, target)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn warns about the class missing from y_true
         want = skm.balanced_accuracy_score(target.numpy(), pred.numpy())
@@ -118,7 +120,7 @@ def test_ua_ignores_class_missing_from_targets_like_sklearn() -> None:
 
 
 def test_clone_prefixes_and_keeps_stages_apart() -> None:
-    metrics = build_metrics("multiclass", 4, NAMES[4])
+    metrics = _metrics("multiclass", NAMES[4])
     val, test = metrics.clone(prefix="val/"), metrics.clone(prefix="test/")
     probs, target, _ = _multiclass_data(0, 4)
     got_val = _compute(val, probs, target)
@@ -153,29 +155,36 @@ def test_multilabel_matches_sklearn(seed: int, n_labels: int, float_target: bool
     names = [f"emo{k}" for k in range(n_labels)]
     # The task's BCE loss uses float targets; the metrics must take those as well as ints.
     tgt = target.float() if float_target else target
-    got = _compute(build_metrics("multilabel", n_labels, names), probs, tgt)
+    got = _compute(_metrics("multilabel", names), probs, tgt)
 
     y, s = target.numpy(), probs.numpy().astype(np.float64)
     p = (s > 0.5).astype(int)  # torchmetrics' rule: positive when strictly above the threshold
     acc = [skm.accuracy_score(y[:, k], p[:, k]) for k in range(n_labels)]
     bal = [skm.balanced_accuracy_score(y[:, k], p[:, k]) for k in range(n_labels)]
     f1 = skm.f1_score(y, p, average=None, zero_division=0)
+    pre = skm.precision_score(y, p, average=None, zero_division=0)
+    rec = skm.recall_score(y, p, average=None, zero_division=0)
     auc = [skm.roc_auc_score(y[:, k], s[:, k]) for k in range(n_labels)]
     want = {
+        "acc_subset": skm.accuracy_score(y, p),
         "acc_macro": np.mean(acc),
         "UA": np.mean(bal),
+        "precision_w": skm.precision_score(y, p, average="weighted", zero_division=0),
+        "recall_w": skm.recall_score(y, p, average="weighted", zero_division=0),
+        "Fbeta_w": skm.fbeta_score(y, p, beta=0.5, average="weighted", zero_division=0),
         "F1_w": skm.f1_score(y, p, average="weighted", zero_division=0),
         "F1_macro": skm.f1_score(y, p, average="macro", zero_division=0),
         "AUC_macro": skm.roc_auc_score(y, s, average="macro"),
     }
     for k, name in enumerate(names):
         want.update({f"acc/{name}": acc[k], f"F1/{name}": f1[k], f"AUC/{name}": auc[k]})
+        want.update({f"precision/{name}": pre[k], f"recall/{name}": rec[k]})
 
     assert set(got) == set(want)
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=ATOL), key
 
-    cm = build_confusion_matrix("multilabel", n_labels)
+    cm = get_problem("multilabel").confusion(n_labels)
     assert cm is not None
     for sl in _batches(len(target)):
         cm.update(probs[sl], tgt[sl])
@@ -187,7 +196,7 @@ def test_multilabel_ua_with_a_label_never_present() -> None:
     probs, target = _multilabel_data(5, 3, n=60)
     target[:, 0] = 0  # no positive target for label 0: its TPR is undefined
     probs[:5, 0] = 0.9  # ... though it is predicted a few times
-    got = _compute(build_metrics("multilabel", 3, ["a", "b", "c"]), probs, target)
+    got = _compute(_metrics("multilabel", ["a", "b", "c"]), probs, target)
     y, p = target.numpy(), (probs > 0.5).numpy().astype(int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn warns that y_pred has a class y_true lacks
@@ -210,7 +219,7 @@ def _regression_data(seed: int, n: int = 300) -> tuple[torch.Tensor, torch.Tenso
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_regression_matches_sklearn(seed: int) -> None:
     preds, target = _regression_data(seed)
-    got = _compute(build_metrics("regression", 1, []), preds, target)
+    got = _compute(_metrics("regression", []), preds, target)
 
     p, y = preds.numpy().astype(np.float64), target.numpy().astype(np.float64)
     nz = y != 0
@@ -226,7 +235,7 @@ def test_regression_matches_sklearn(seed: int) -> None:
     assert set(got) == set(want)
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=ATOL), key
-    assert build_confusion_matrix("regression", 1) is None
+    assert get_problem("regression").confusion(1) is None
 
 
 # -- names, docs, errors ------------------------------------------------------------------------
@@ -237,27 +246,51 @@ def test_computed_keys_are_documented() -> None:
         ("regression", _regression_data(0), []),
     ]
     for task, (preds, target), names in cases:
-        got = _compute(
-            build_metrics(task, len(names) or 1, names).clone(prefix="val/"), preds, target
-        )  # type: ignore[arg-type]
+        got = _compute(_metrics(task, names).clone(prefix="val/"), preds, target)
+        problem = get_problem(task)
         for key in got:
             assert key.startswith("val/")
-            assert describe_metric(key), key
-    assert describe_metric("val/UA") == METRIC_DOCS["UA"]
-    assert describe_metric("test/F1/angry") == METRIC_DOCS["F1/<name>"]
+            assert metric_info(key), key
+        # every headline and per-class key of the problem is logged in training
+        assert {f"val/{k}" for k in problem.headline} <= set(got)
+        for key in problem.per_class:
+            assert {f"val/{key}/{n}" for n in names} <= set(got)
+    assert metric_info("val/UA") is METRICS["UA"]
+    assert metric_info("test/F1/angry") is METRICS["F1/<class>"]
     with pytest.raises(KeyError):
-        describe_metric("val/nonsense")
+        metric_info("val/nonsense")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_training_and_report_compute_the_same_keys_and_numbers() -> None:
+    """One vocabulary: torchmetrics (training logs) and scikit-learn (reports) agree key by key."""
+    mc_preds, mc_target, _ = _multiclass_data(3, 4)
+    ml_preds, ml_target = _multilabel_data(3, 3)
+    rg_preds, rg_target = _regression_data(3)
+    cases = [
+        ("multiclass", mc_preds, mc_target, NAMES[4], multiclass_metrics),
+        ("multilabel", ml_preds, ml_target, ["a", "b", "c"], multilabel_metrics),
+        ("regression", rg_preds, rg_target, [], None),
+    ]
+    for task, preds, target, names, _ in cases:
+        logged = _compute(_metrics(task, names), preds, target)
+        problem = get_problem(task)
+        report = problem.report_metrics(target.numpy(), preds.numpy(), names, "f")
+        assert list(report.headline) == list(problem.headline), task
+        for key in problem.headline:
+            assert logged[key] == pytest.approx(report.headline[key], abs=1e-4), (task, key)
+        for key in problem.per_class:
+            for k, name in enumerate(names):
+                want = report.per_class[key][k]
+                assert logged[f"{key}/{name}"] == pytest.approx(want, abs=1e-4), (task, key)
+    assert regression_metrics  # the regression case goes through Problem.report_metrics too
 
 
 def test_bad_arguments_say_what_is_wrong() -> None:
-    with pytest.raises(ValueError, match="class_names"):
-        build_metrics("multiclass", 4, ["a", "b"])
     with pytest.raises(ValueError, match="repeat"):
-        build_metrics("multilabel", 2, ["a", "a"])
-    with pytest.raises(ValueError, match="unknown task"):
-        build_metrics("ordinal", 3, ["a", "b", "c"])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="unknown task"):
-        build_confusion_matrix("ordinal", 3)  # type: ignore[arg-type]
+        _metrics("multilabel", ["a", "a"])
+    with pytest.raises(ConfigError, match="task_type='ordinal'"):
+        get_problem("ordinal")
 
 
 # -- distributed --------------------------------------------------------------------------------
@@ -303,14 +336,14 @@ def _gather_at_compute(ranks: list[MetricCollection]) -> None:
 def test_states_reduce_exactly_across_ranks(task: str) -> None:
     """Two ranks with shards of unequal size compute what one process computes."""
     preds, target, names = DDP_CASES[task]
-    ranks = [build_metrics(task, len(names) or 1, names) for _ in range(2)]  # type: ignore[arg-type]
+    ranks = [_metrics(task, names) for _ in range(2)]  # type: ignore[arg-type]
     for collection, shard in zip(ranks, _shards(len(target)), strict=True):
         for s in range(shard.start, shard.stop, 37):  # several batches per rank
             e = min(s + 37, shard.stop)
             collection.update(preds[s:e], target[s:e])
     _gather_at_compute(ranks)
     got = {k: float(v) for k, v in ranks[0].compute().items()}
-    want = _compute(build_metrics(task, len(names) or 1, names), preds, target)  # type: ignore[arg-type]
+    want = _compute(_metrics(task, names), preds, target)  # type: ignore[arg-type]
     assert set(got) == set(want)
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=ATOL), key
@@ -328,10 +361,11 @@ _DDP_SCRIPT = textwrap.dedent(
         dist.init_process_group("gloo", init_method="file://" + data_path + ".rdv", rank=rank,
                                 world_size=2)
         from mmfa.metrics import build_metrics
+        from mmfa.problem import get_problem
         results = {}
         for task, case in torch.load(data_path).items():
             preds, target, names = case["preds"], case["target"], case["names"]
-            m = build_metrics(task, len(names) or 1, names)
+            m = build_metrics(get_problem(task), names)
             cut = len(target) * 2 // 3 + 1  # uneven shards, as in _shards()
             lo, hi = (0, cut) if rank == 0 else (cut, len(target))
             for s in range(lo, hi, 37):
@@ -361,7 +395,7 @@ def test_real_gloo_ddp_matches_single_process(tmp_path: Path) -> None:
     )
     got = json.loads(out.read_text())
     for task, (preds, target, names) in DDP_CASES.items():
-        want = _compute(build_metrics(task, len(names) or 1, names), preds, target)  # type: ignore[arg-type]
+        want = _compute(_metrics(task, names), preds, target)  # type: ignore[arg-type]
         assert set(got[task]) == set(want)
         for key, value in want.items():
             assert got[task][key] == pytest.approx(value, abs=ATOL), (task, key)

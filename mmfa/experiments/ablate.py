@@ -39,29 +39,54 @@ def combination_name(combo: list[tuple[str, str]]) -> str:
 
 def ablate_main(argv: list[str]) -> Path:
     """Entry point of ``mmfa ablate``. Returns the output folder."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from mmfa.experiments.cv import add_cv_arguments, cv_main
+    from mmfa.experiments.report import compare_runs
+    from mmfa.logs import setup_logging
+
+    setup_logging()
+
     parser = argparse.ArgumentParser(
         prog="mmfa ablate",
         description=__doc__,
+        epilog="Every option of mmfa cv above is passed to each cross-validation, and so is any "
+        "config override (--model.*, --data.*, --trainer.*, e.g. --trainer.max_epochs 20).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--grid", action="append", default=[], help="KEY=V1,V2 (repeatable)")
-    parser.add_argument("--out", type=Path, default=Path("runs") / "ablate")
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs") / "ablate", help="folder of the runs and table"
+    )
+    add_cv_arguments(parser.add_argument_group("passed to mmfa cv"), out=False)
     args, rest = parser.parse_known_args(argv)
     grid = parse_grid(args.grid)
-    from mmfa.experiments.cv import cv_main
-    from mmfa.experiments.report import compare_runs
+    # What mmfa cv parses again: its own options, then the overrides.
+    rest = [a for c in args.config for a in ("--config", c)] + _cv_flags(args) + rest
 
     run_dirs, labels = [], []
     keys = [k for k, _ in grid]
-    for values in itertools.product(*[v for _, v in grid]):
+    combos = list(itertools.product(*[v for _, v in grid]))
+    for k, values in enumerate(combos, start=1):
         combo = list(zip(keys, values, strict=True))
         run_dir = args.out / combination_name(combo)
         overrides = [f"--{key}={value}" for key, value in combo]
-        log.info("ablation run %s", run_dir.name)
+        log.info("ablation %d/%d: %s", k, len(combos), run_dir.name)
         cv_main([*rest, *overrides, "--out", str(run_dir)])
         run_dirs.append(run_dir)
         labels.append(" / ".join(value for _, value in combo) or "base")
-    compare_runs(run_dirs, args.out, labels=labels)
+    table = compare_runs(run_dirs, args.out, labels=labels)
+    print(table)
     log.info("comparison written to %s", args.out / "comparison.md")
     return args.out
+
+
+def _cv_flags(args: argparse.Namespace) -> list[str]:
+    """``mmfa cv`` options given to ``mmfa ablate``, as command-line flags again."""
+    flags = []
+    if args.new_run:
+        flags.append("--new-run")
+    if args.folds:
+        flags += ["--folds", args.folds]
+    if args.wandb:
+        flags.append("--wandb")
+    flags += ["--seeds", args.seeds, "--wandb-project", args.wandb_project]
+    return flags + ["--tags", args.tags]

@@ -5,9 +5,14 @@ pairs, a plugin's folds), or for every seed of an official-split corpus: fit on 
 checkpoint on validation, test it, and save the test predictions. A fold whose ``fold.json`` exists
 is finished and is not run again, so an interrupted run is completed by the same command.
 
+Every fold is built by the same factory as ``mmfa fit`` (:func:`mmfa.lightning_cli.build_cli`):
+the loggers the config names are kept, only pointed at the fold's folder, and the test
+predictions are written by the same callback. Resuming checks that the configuration is the one
+the run started with (:mod:`mmfa.experiments.run_config`).
+
 Layout of a run folder::
 
-    RUN/run.json                  task, class names, provenance (configs, versions, argv)
+    RUN/run.json                  task, class names, config and its hash, provenance
     RUN/config.yaml               the resolved configuration
     RUN/folds/<fold>/             checkpoints, logs, predictions.csv, fold_manifest.json, fold.json
     RUN/report/                   report.md, report.json, CSVs and PNG plots
@@ -32,16 +37,30 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(
         prog="mmfa cv",
         description="Cross-validate a config: fit, select on validation, test, for every fold; "
-        "then write a report. Unknown options (e.g. --model.fusion TextOnly) go to LightningCLI.",
+        "then write a report. Any other option (--model.*, --data.*, --trainer.*, e.g. "
+        "--model.fusion TextOnly) is passed to the config as in mmfa fit.",
     )
+    add_cv_arguments(parser)
+    return parser.parse_known_args(argv)
+
+
+def add_cv_arguments(parser: argparse._ActionsContainer, *, out: bool = True) -> None:
+    """The options of ``mmfa cv`` (``mmfa ablate`` shows them in its help too)."""
     parser.add_argument(
         "--config",
         action="append",
         required=True,
-        help="config file(s), as for mmfa fit (repeatable)",
+        help="config file(s), as for mmfa fit (repeatable; later files override earlier ones)",
     )
+    if out:
+        parser.add_argument(
+            "--out", type=Path, default=None, help="run folder (default: runs/cv/<config name>)"
+        )
     parser.add_argument(
-        "--out", type=Path, default=None, help="run folder (default: runs/cv/<last config's name>)"
+        "--new-run",
+        action="store_true",
+        help="if the run folder exists, start a fresh one beside it (RUN-2, ...) instead of "
+        "resuming it",
     )
     parser.add_argument(
         "--folds",
@@ -54,52 +73,64 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument(
         "--wandb",
         action="store_true",
-        help="log to Weights & Biases: one group per run, one job per fold",
+        help="also log to Weights & Biases (one group per run, one job per fold) when the "
+        "config names no W&B logger",
     )
     parser.add_argument("--wandb-project", default="mmfa", help="W&B project (default: mmfa)")
     parser.add_argument("--tags", default="", help="extra comma-separated W&B tags")
-    return parser.parse_known_args(argv)
 
 
 def cv_main(argv: list[str]) -> Path:
     """Entry point of ``mmfa cv``. Returns the run folder."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args, overrides = parse_args(argv)
-    from mmfa.lightning_cli import keep_wandb_noninteractive
+    from mmfa.logs import setup_logging
 
-    keep_wandb_noninteractive()
+    setup_logging()
+    args, overrides = parse_args(argv)
+    from mmfa.experiments.run_config import check_resume, fresh_folder
+    from mmfa.lightning_cli import build_cli
+
     run_dir = args.out or Path("runs") / "cv" / Path(args.config[-1]).stem
+    if args.new_run:
+        run_dir = fresh_folder(run_dir)
     base = [a for c in args.config for a in ("--config", c)] + overrides
-    probe = _make_cli(base)
+    probe = build_cli(base, run=False)
+    config = _resolved_config(probe)
+    check_resume(run_dir, config)
     fold_names = probe.datamodule.fold_names()
     chosen = args.folds.split(",") if args.folds else (fold_names or [None])
+    unknown = [f for f in chosen if f is not None and fold_names and f not in fold_names]
+    if unknown:
+        from mmfa.errors import ConfigError
+
+        raise ConfigError(f"--folds: {unknown} are not folds of this datamodule: {fold_names}")
     seeds = [int(s) for s in str(args.seeds).split(",")]
     units = [(fold, seed) for fold in chosen for seed in seeds]
-    _write_run_json(run_dir, probe, args, argv)
-    for fold, seed in units:
+    _write_run_json(run_dir, probe, config, args, argv)
+    tags = _tags(probe, args)
+    for k, (fold, seed) in enumerate(units, start=1):
         name = _unit_name(fold, seed, len(seeds))
+        progress = f"fold {name} ({k}/{len(units)})"
         unit_dir = run_dir / "folds" / name
         if (unit_dir / "fold.json").exists():
-            log.info("fold %s already finished: skipped (delete %s to rerun it)", name, unit_dir)
+            log.info("%s already finished: skipped (delete %s to rerun it)", progress, unit_dir)
             continue
         if unit_dir.exists() and _is_rank_zero():
             # An interrupted fold restarts clean; its partial files are kept aside, not deleted.
             aside = run_dir / "interrupted" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
             aside.parent.mkdir(parents=True, exist_ok=True)
             unit_dir.rename(aside)
-            log.info(
-                "fold %s was interrupted earlier: restarting it (old files in %s)", name, aside
-            )
-        run_unit(base, unit_dir, fold, seed, run_dir.name, args)
+            log.info("%s was interrupted earlier: restarting it (old files in %s)", progress, aside)
+        log.info("%s: training", progress)
+        run_unit(base, unit_dir, fold, seed, run_dir.name, args, config, tags, progress)
     from mmfa.experiments.report import build_report
 
     if _is_rank_zero():
         report = build_report(run_dir)
         log.info("report written to %s", run_dir / "report" / "report.md")
-        if args.wandb:
+        if args.wandb or _has_wandb(probe):
             from mmfa.experiments.wandb_summary import log_run_summary
 
-            log_run_summary(run_dir, report, project=args.wandb_project, tags=_tags(probe, args))
+            log_run_summary(run_dir, report, project=args.wandb_project, tags=tags)
     return run_dir
 
 
@@ -110,60 +141,60 @@ def run_unit(
     seed: int,
     group: str,
     args: argparse.Namespace,
+    config: dict[str, Any],
+    tags: list[str],
+    progress: str,
 ) -> None:
     """Fit, select on validation, test and save predictions for one fold/seed."""
-    from lightning.pytorch.loggers import CSVLogger
+    from mmfa.experiments.run_config import config_hash, inside
+    from mmfa.lightning_cli import FoldTarget, build_cli, test_best
 
-    extra = [f"--seed_everything={seed}", f"--trainer.default_root_dir={unit_dir}"]
+    inside(unit_dir.parent, unit_dir)
+    started = time.monotonic()
+    extra = [f"--seed_everything={seed}"]
     if fold is not None:
         extra.append(f"--data.init_args.fold={fold}")
-    cli = _make_cli(base + extra)
-    loggers: list[Any] = [CSVLogger(str(unit_dir), name="", version="")]
-    if args.wandb:
-        from lightning.pytorch.loggers import WandbLogger
-
-        loggers.append(
-            WandbLogger(
-                project=args.wandb_project,
-                group=group,
-                job_type="fold",
-                name=f"{group}-{unit_dir.name}",
-                save_dir=str(unit_dir),
-                tags=_tags(cli, args),
-                config=_resolved_config(cli),
-            )
-        )
-    cli.trainer.loggers = loggers
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    ckpt = cli.trainer.checkpoint_callback
-    best = getattr(ckpt, "best_model_path", "") or None
-    if best is None:
-        log.warning("fold %s: no validation-selected checkpoint; testing final weights", fold)
-    cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=best)
+    target = FoldTarget(
+        unit_dir,
+        group,
+        unit_dir.name,
+        wandb_project=args.wandb_project if args.wandb else None,
+        tags=tuple(tags),
+    )
+    cli = build_cli(base + extra, run=False, fold_target=target)
+    trainer, dm = cli.trainer, cli.datamodule
+    trainer.fit(cli.model, datamodule=dm)
+    best = test_best(trainer, cli.model, dm, verbose=False)
     if not _is_rank_zero():
         return
-    from mmfa.experiments.predictions import write_predictions
-
-    dm = cli.datamodule
-    write_predictions(unit_dir / "predictions.csv", cli.model, dm)
+    predictions = unit_dir / "predictions.csv"
+    if not predictions.exists():
+        raise RuntimeError(f"{progress}: the test wrote no {predictions}")
     digest = dm.write_fold_manifest(unit_dir / "fold_manifest.json")
+    ckpt = trainer.checkpoint_callback
     val_score = getattr(ckpt, "best_model_score", None)
+    test = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
     info = {
         "fold": fold,
         "seed": seed,
+        "config_sha256": config_hash(config),
         "fold_manifest_sha256": digest,
         "checkpoint": best,
         "monitor": getattr(ckpt, "monitor", None),
         "val_metrics": {str(getattr(ckpt, "monitor", "val")): float(val_score)}
         if val_score is not None
         else {},
+        "epochs": trainer.current_epoch,
+        "best_epoch": _best_epoch(best),
+        "wall_s": round(time.monotonic() - started, 1),
         "sizes": {s: len(r) for s, r in dm.refs.items()},
         "skipped": dm.feature_report.skip_counts() if dm.feature_report else {},
     }
-    if args.wandb:
+    log.info("%s: %s", progress, _one_line(cli.model.problem.headline, test, info))
+    if any(type(lg).__name__ == "WandbLogger" for lg in trainer.loggers):
         from mmfa.experiments.wandb_summary import log_fold_tables
 
-        log_fold_tables(cli.model, dm)
+        log_fold_tables(predictions, cli.model.problem, list(dm.class_names))
         import wandb
 
         wandb.finish()
@@ -171,23 +202,33 @@ def run_unit(
     (unit_dir / "fold.json").write_text(json.dumps(info, indent=1, default=str))
 
 
-def _make_cli(args: list[str]) -> Any:
-    from mmfa.datamodules.base import EmotionDataModule
-    from mmfa.lightning_cli import MMFACLI
-    from mmfa.models.task import EmotionTask
-    from mmfa.plugins import load_plugins
+def _one_line(headline: tuple[str, ...], test: dict[str, float], info: dict[str, Any]) -> str:
+    from mmfa.problem import metric_info
 
-    load_plugins()
-    return MMFACLI(
-        EmotionTask,
-        EmotionDataModule,
-        subclass_mode_data=True,
-        auto_configure_optimizers=False,
-        run=False,
-        save_config_callback=None,
-        parser_kwargs={"parser_mode": "omegaconf"},
-        args=args,
+    shown = []
+    for key in headline[:3]:
+        if f"test/{key}" in test:
+            value = test[f"test/{key}"]
+            pct = metric_info(key).percent
+            shown.append(f"{key} {100 * value:.2f}" if pct else f"{key} {value:.3f}")
+    best = info["best_epoch"]
+    return (
+        f"test {', '.join(shown)}; best epoch {best if best is not None else '?'} "
+        f"of {info['epochs']}; {info['wall_s']:.0f} s"
     )
+
+
+def _best_epoch(checkpoint: str | None) -> int | None:
+    """The epoch a checkpoint was saved at (read without unpickling any code)."""
+    if not checkpoint:
+        return None
+    import torch
+
+    try:
+        epoch = torch.load(checkpoint, map_location="cpu", weights_only=True).get("epoch")
+    except Exception:  # an unreadable checkpoint only loses this one number of the report
+        return None
+    return int(epoch) if epoch is not None else None
 
 
 def _resolved_config(cli: Any) -> dict[str, Any]:
@@ -196,10 +237,18 @@ def _resolved_config(cli: Any) -> dict[str, Any]:
     return dict(yaml.safe_load(cli.parser.dump(cli.config, skip_none=False)))
 
 
-def _write_run_json(run_dir: Path, cli: Any, args: argparse.Namespace, argv: list[str]) -> None:
+def _has_wandb(cli: Any) -> bool:
+    return any(type(lg).__name__ == "WandbLogger" for lg in cli.trainer.loggers)
+
+
+def _write_run_json(
+    run_dir: Path, cli: Any, config: dict[str, Any], args: argparse.Namespace, argv: list[str]
+) -> None:
     if not _is_rank_zero():
         return
     from importlib.metadata import version
+
+    from mmfa.experiments.run_config import config_hash
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(cli.parser.dump(cli.config, skip_none=False))
@@ -218,15 +267,21 @@ def _write_run_json(run_dir: Path, cli: Any, args: argparse.Namespace, argv: lis
     provenance = {
         "argv": ["mmfa", "cv", *argv],
         "configs": {c: Path(c).read_text() for c in args.config if Path(c).exists()},
-        "resolved_config": str(run_dir / "config.yaml"),
+        "resolved_config": "config.yaml",
         "seeds": args.seeds,
         "python": platform.python_version(),
         "versions": {p: _version(version, p) for p in packages},
         "datamodule": type(dm).__name__,
         "fusion": type(cli.model.fusion).__name__,
     }
-    run = {"task_type": dm.task_type, "class_names": list(dm.class_names), "provenance": provenance}
-    (run_dir / "run.json").write_text(json.dumps(run, indent=1))
+    run = {
+        "task_type": cli.model.problem.kind,
+        "class_names": list(dm.class_names),
+        "config_sha256": config_hash(config),
+        "config": config,
+        "provenance": provenance,
+    }
+    (run_dir / "run.json").write_text(json.dumps(run, indent=1, default=str))
 
 
 def _version(version: Any, package: str) -> str:
@@ -244,7 +299,9 @@ def _tags(cli: Any, args: argparse.Namespace) -> list[str]:
 
 
 def _unit_name(fold: str | None, seed: int, num_seeds: int) -> str:
-    name = fold or "official"
+    from mmfa.experiments.run_config import safe_name
+
+    name = safe_name(fold) if fold is not None else "official"
     return f"{name}-seed{seed}" if num_seeds > 1 or fold is None else name
 
 

@@ -4,13 +4,14 @@ The paper computes every metric with scikit-learn (its Appendix B), so these fun
 reference that the toolkit's torchmetrics numbers are checked against. Each returns plain floats
 (fractions, not percent) so that a report can average them over folds.
 
-Conventions, stated once (``report.md`` repeats them):
+Keys are the vocabulary of :data:`mmfa.problem.METRICS`, the same as training logs. Conventions:
 
-- PRE, REC, Fβ (β = 0.5) and F1 are support-weighted averages over classes, as in the paper's
-  Tables 3-4; weighted REC therefore equals ACC. ``zero_division=0``: a class that is never
+- ``precision_w``, ``recall_w``, ``Fbeta_w`` (β = 0.5) and ``F1_w`` are support-weighted averages
+  over classes, as in the paper's Tables 3-4 (PRE, REC, Fβ, F1); ``recall_w`` therefore equals
+  ``WA``. ``zero_division=0``: a class that is never
   predicted counts with precision 0 (scikit-learn's default value, without its warning).
-- Per-class PRE/REC/F1/AUC of a class with no test utterance in the fold are undefined (NaN), so
-  fold means leave that fold out instead of averaging in a fake 0.
+- Per-class precision/recall/F1/AUC of a class with no test utterance in the fold are
+  undefined (NaN), so fold means leave that fold out instead of averaging in a fake 0.
 - Multilabel predictions are ``score > 0.5``, as torchmetrics thresholds them.
 - Regression follows the CMU-MOSEI convention (MulT's ``eval_mosei_senti``): Acc-2 on sign with
   zero counted as positive, Acc-2 (non-zero) dropping zero targets, Acc-7 on ``round(clip(x, -3,
@@ -38,19 +39,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-BETA = 0.5  # paper Appendix B: "β = 0.5 was chosen to lend more weight to precision"
-THRESHOLD = 0.5  # multilabel decision threshold on sigmoid scores
-
-HEADLINE = {
-    "multiclass": ["ACC", "ACC_B", "PRE", "REC", "Fbeta", "F1", "F1_macro", "AUC_macro"],
-    "multilabel": ["ACC", "ACC_label", "PRE", "REC", "Fbeta", "F1", "F1_macro", "AUC_macro"],
-    "regression": ["MAE", "r", "Acc2", "Acc2_nonzero", "Acc7", "F1_2", "F1_2_nonzero"],
-}
-PER_CLASS = {
-    "multiclass": ["PRE", "REC", "F1", "AUC"],
-    "multilabel": ["ACC", "PRE", "REC", "F1", "AUC"],
-    "regression": [],
-}
+from mmfa.problem import FBETA as BETA
+from mmfa.problem import MULTILABEL_THRESHOLD as THRESHOLD
 
 
 @dataclass
@@ -121,12 +111,14 @@ def multiclass_metrics(
                 roc_auc_score(target, scores, multi_class="ovr", average="macro", labels=labels)
             )
         headline = {
-            "ACC": float(accuracy_score(target, pred)),
-            "ACC_B": float(balanced_accuracy_score(target, pred)),
-            "PRE": float(pre),
-            "REC": float(rec),
-            "Fbeta": float(fbeta),
-            "F1": float(f1_score(target, pred, labels=labels, average="weighted", zero_division=0)),
+            "WA": float(accuracy_score(target, pred)),
+            "UA": float(balanced_accuracy_score(target, pred)),
+            "precision_w": float(pre),
+            "recall_w": float(rec),
+            "Fbeta_w": float(fbeta),
+            "F1_w": float(
+                f1_score(target, pred, labels=labels, average="weighted", zero_division=0)
+            ),
             "F1_macro": float(
                 f1_score(target, pred, labels=labels, average="macro", zero_division=0)
             ),
@@ -136,7 +128,7 @@ def multiclass_metrics(
     for k in np.flatnonzero(absent):
         notes.append(
             f"fold {fold}: no test utterance of class {class_names[k]!r}: its per-class "
-            "PRE/REC/F1/AUC are undefined there (left out of the means), and so is "
+            "precision/recall/F1/AUC are undefined there (left out of the means), and so is "
             "the fold's AUC_macro (one-vs-rest needs every class)."
         )
     for k in np.flatnonzero((~absent) & ~np.isin(labels, pred)):
@@ -144,7 +136,7 @@ def multiclass_metrics(
             f"fold {fold}: class {class_names[k]!r} is never predicted: its precision "
             "counts as 0 (scikit-learn zero_division=0)."
         )
-    per_class = {"PRE": p_c, "REC": r_c, "F1": f_c, "AUC": auc_c}
+    per_class = {"precision": p_c, "recall": r_c, "F1": f_c, "AUC": auc_c}
     for values in per_class.values():
         values[absent] = np.nan
     return FoldMetrics(
@@ -154,6 +146,18 @@ def multiclass_metrics(
         confusion_matrix(target, pred, labels=labels),
         notes,
     )
+
+
+def _label_balanced_accuracy(target: np.ndarray, pred: np.ndarray) -> float:
+    """Mean over labels of balanced accuracy; a rate with no sample (no positive) is left out."""
+    per_label = []
+    for k in range(target.shape[1]):
+        if len(np.unique(target[:, k])) == 1:
+            # One class present: balanced accuracy is that class's recall (TPR or TNR).
+            per_label.append(float(np.mean(pred[:, k] == target[0, k])))
+        else:
+            per_label.append(float(balanced_accuracy_score(target[:, k], pred[:, k])))
+    return float(np.mean(per_label)) if per_label else float("nan")
 
 
 def multilabel_metrics(
@@ -179,12 +183,13 @@ def multilabel_metrics(
         auc_c = np.array([_binary_auc(target[:, k] == 1, scores[:, k]) for k in k_all])
         acc_c = np.array([accuracy_score(target[:, k], pred[:, k]) for k in k_all])
         headline = {
-            "ACC": float(accuracy_score(target, pred)),  # subset accuracy: every label right
-            "ACC_label": float(acc_c.mean()),
-            "PRE": float(pre),
-            "REC": float(rec),
-            "Fbeta": float(fbeta),
-            "F1": float(f1_score(target, pred, average="weighted", zero_division=0)),
+            "acc_subset": float(accuracy_score(target, pred)),  # every label right
+            "acc_macro": float(acc_c.mean()),
+            "UA": _label_balanced_accuracy(target, pred),
+            "precision_w": float(pre),
+            "recall_w": float(rec),
+            "Fbeta_w": float(fbeta),
+            "F1_w": float(f1_score(target, pred, average="weighted", zero_division=0)),
             "F1_macro": float(f1_score(target, pred, average="macro", zero_division=0)),
             "AUC_macro": float("nan")
             if np.isnan(auc_c).any()
@@ -193,7 +198,7 @@ def multilabel_metrics(
     absent = support == 0
     notes = [
         f"fold {fold}: label {class_names[k]!r} has no positive test utterance: its "
-        "PRE/REC/F1 are undefined there (left out of the means)."
+        "precision/recall/F1 are undefined there (left out of the means)."
         for k in np.flatnonzero(absent)
     ]
     notes += [
@@ -201,8 +206,8 @@ def multilabel_metrics(
         "utterances: its AUC, and the fold's AUC_macro, are undefined."
         for k in np.flatnonzero(np.isnan(auc_c))
     ]
-    per_class = {"ACC": acc_c, "PRE": p_c, "REC": r_c, "F1": f_c, "AUC": auc_c}
-    for name in ("PRE", "REC", "F1"):
+    per_class = {"acc": acc_c, "precision": p_c, "recall": r_c, "F1": f_c, "AUC": auc_c}
+    for name in ("precision", "recall", "F1"):
         per_class[name][absent] = np.nan
     return FoldMetrics(
         headline,
@@ -235,10 +240,10 @@ def regression_metrics(target: np.ndarray, score: np.ndarray, fold: str = "poole
             notes.append(f"fold {fold}: every target is 0: the non-zero Acc-2/F1 are undefined.")
         headline = {
             "MAE": float(mean_absolute_error(target, score)),
-            "r": r,
-            "Acc2": float(accuracy_score(target >= 0, score >= 0)),
-            "Acc2_nonzero": acc2_nz,
-            "Acc7": float(
+            "pearson": r,
+            "acc2": float(accuracy_score(target >= 0, score >= 0)),
+            "acc2_nonzero": acc2_nz,
+            "acc7": float(
                 accuracy_score(np.round(np.clip(target, -3, 3)), np.round(np.clip(score, -3, 3)))
             ),
             "F1_2": float(f1_score(target >= 0, score >= 0, average="weighted")),

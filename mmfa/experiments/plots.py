@@ -40,17 +40,21 @@ def _annotated_matrix(
             ax.text(j, i, format(value, fmt), ha="center", va="center", color=color, fontsize=8)
 
 
-def plot_confusion(path: Path, counts: np.ndarray, class_names: Sequence[str]) -> None:
+def plot_confusion(
+    path: Path, counts: np.ndarray, class_names: Sequence[str], title: str = ""
+) -> None:
     """Plot the confusion counts summed over folds beside the row-normalised matrix.
 
     Args:
         path: the PNG to write.
         counts: ``(K, K)`` counts, rows = true class, columns = predicted class.
         class_names: ``K`` names.
+        title: the figure's title (the run's name), so a PNG seen alone says where it is from.
     """
     fig = Figure(
         figsize=(6 + 0.9 * len(class_names), 3.2 + 0.35 * len(class_names)), layout="constrained"
     )
+    fig.suptitle(title)
     left, right = fig.subplots(1, 2)
     _annotated_matrix(left, counts, class_names, class_names, "d", "counts (summed over folds)")
     _annotated_matrix(
@@ -59,17 +63,21 @@ def plot_confusion(path: Path, counts: np.ndarray, class_names: Sequence[str]) -
     fig.savefig(path, dpi=120)
 
 
-def plot_label_confusion(path: Path, counts: np.ndarray, label_names: Sequence[str]) -> None:
+def plot_label_confusion(
+    path: Path, counts: np.ndarray, label_names: Sequence[str], title: str = ""
+) -> None:
     """One 2x2 confusion matrix per label (multilabel), counts summed over folds.
 
     Args:
         path: the PNG to write.
         counts: ``(K, 2, 2)`` as from ``sklearn.metrics.multilabel_confusion_matrix``.
         label_names: ``K`` names.
+        title: the figure's title (the run's name).
     """
     cols = min(4, len(label_names))
     rows = math.ceil(len(label_names) / cols)
     fig = Figure(figsize=(3.2 * cols, 2.9 * rows), layout="constrained")
+    fig.suptitle(title)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax, name, matrix in zip(axes, label_names, counts, strict=False):
         _annotated_matrix(ax, matrix, ["0", "1"], ["0", "1"], "d", name)
@@ -116,6 +124,7 @@ def plot_roc(
     per_class: Sequence[Sequence[tuple[np.ndarray, np.ndarray]]],
     auc_mean: Sequence[float],
     auc_std: Sequence[float],
+    title: str = "",
 ) -> None:
     """One subplot per class: a thin ROC curve per fold and their mean (paper Figs. 4-7).
 
@@ -125,10 +134,12 @@ def plot_roc(
         per_class: for each class, per fold, ``(is_positive, score)`` (one-vs-rest).
         auc_mean: per-class AUC mean over folds, shown in the legend.
         auc_std: per-class AUC standard deviation over folds.
+        title: the figure's title (the run's name).
     """
     cols = min(4, len(class_names))
     rows = math.ceil(len(class_names) / cols)
     fig = Figure(figsize=(3.4 * cols, 3.3 * rows), layout="constrained")
+    fig.suptitle(title)
     axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True)).ravel()
     for ax, name, folds, mean_auc, std_auc in zip(
         axes, class_names, per_class, auc_mean, auc_std, strict=False
@@ -158,12 +169,15 @@ def plot_roc(
     fig.savefig(path, dpi=120)
 
 
-def plot_scatter(path: Path, folds: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> None:
+def plot_scatter(
+    path: Path, folds: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str = ""
+) -> None:
     """Predicted against gold scores, one colour per fold, with the identity line.
 
     Args:
         path: the PNG to write.
         folds: per fold, ``(name, target, score)`` with arrays of shape ``(N_fold,)``.
+        title: the figure's title (the run's name).
     """
     fig = Figure(figsize=(5.5, 5), layout="constrained")
     ax = fig.subplots()
@@ -174,7 +188,7 @@ def plot_scatter(path: Path, folds: Sequence[tuple[str, np.ndarray, np.ndarray]]
     ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls="--")
     ax.set_xlabel("gold score")
     ax.set_ylabel("predicted score")
-    ax.set_title("test predictions, all folds")
+    ax.set_title(f"{title}: test predictions, all folds" if title else "test predictions")
     if len(folds) <= 12:
         ax.legend(fontsize=7, markerscale=2)
     fig.savefig(path, dpi=120)

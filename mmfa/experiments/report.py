@@ -31,18 +31,10 @@ from typing import Any
 import numpy as np
 
 from mmfa.experiments import plots
-from mmfa.experiments.fold_metrics import (
-    BETA,
-    HEADLINE,
-    PER_CLASS,
-    THRESHOLD,
-    FoldMetrics,
-    multiclass_metrics,
-    multilabel_metrics,
-    regression_metrics,
-)
+from mmfa.experiments.fold_metrics import BETA, THRESHOLD, FoldMetrics
 from mmfa.experiments.report_markdown import headline_table, render_report
 from mmfa.experiments.run_folder import FoldPredictions, RunFolderError, read_run
+from mmfa.problem import get_problem
 
 __all__ = ["RunFolderError", "build_report", "compare_runs", "fold_metrics", "summarise"]
 
@@ -52,12 +44,8 @@ STD_DDOF = 0  # population std (NumPy's default); the paper does not say which i
 def fold_metrics(
     task: str, target: np.ndarray, scores: np.ndarray, class_names: list[str], fold: str
 ) -> FoldMetrics:
-    """Dispatch to the task's scikit-learn metrics (:mod:`.fold_metrics`)."""
-    if task == "multiclass":
-        return multiclass_metrics(target, scores, class_names, fold)
-    if task == "multilabel":
-        return multilabel_metrics(target, scores, class_names, fold)
-    return regression_metrics(target, scores, fold)
+    """The problem's scikit-learn metrics of one fold (:mod:`.fold_metrics`)."""
+    return get_problem(task).report_metrics(target, scores, class_names, fold)
 
 
 def summarise(values: Sequence[float]) -> dict[str, Any]:
@@ -94,7 +82,8 @@ def build_report(run_dir: Path) -> dict[str, Any]:
         names,
         "pooled",
     )
-    headline = {k: summarise([m.headline[k] for m in per_fold]) for k in HEADLINE[task]}
+    problem = get_problem(task)
+    headline = {k: summarise([m.headline[k] for m in per_fold]) for k in problem.headline}
     report: dict[str, Any] = {
         "title": f"Cross-validation report: {run_dir.name}",
         "run_dir": str(run_dir),
@@ -109,7 +98,7 @@ def build_report(run_dir: Path) -> dict[str, Any]:
             "zero_division": 0,
             "multilabel_threshold": THRESHOLD,
         },
-        "headline": list(HEADLINE[task]),
+        "headline": list(problem.headline),
         "mean": {k: v["mean"] for k, v in headline.items()},
         "std": {k: v["std"] for k, v in headline.items()},
         "n_folds": {k: v["n_folds"] for k, v in headline.items()},
@@ -147,7 +136,7 @@ def _per_class(task: str, names: list[str], per_fold: list[FoldMetrics]) -> dict
         entry: dict[str, Any] = {
             "support": int(sum(int(m.support[k]) for m in per_fold if m.support is not None))
         }
-        for metric in PER_CLASS[task]:
+        for metric in get_problem(task).per_class:
             entry[metric] = summarise([m.per_class[metric][k] for m in per_fold])
         table[name] = entry
     return table
@@ -178,33 +167,82 @@ def _write_figures(
     per_fold: list[FoldMetrics],
     report: dict[str, Any],
 ) -> dict[str, str]:
-    if task == "regression":
-        plots.plot_scatter(out / "scatter.png", [(f.name, f.target, f.scores) for f in folds])
-        return {"scatter": "scatter.png"}
+    return _FIGURES[get_problem(task).kind](out, names, folds, per_fold, report)
+
+
+def _scatter_figures(
+    out: Path,
+    names: list[str],
+    folds: list[FoldPredictions],
+    per_fold: list[FoldMetrics],
+    report: dict[str, Any],
+) -> dict[str, str]:
+    plots.plot_scatter(
+        out / "scatter.png", [(f.name, f.target, f.scores) for f in folds], title=report["title"]
+    )
+    return {"scatter": "scatter.png"}
+
+
+def _multiclass_figures(
+    out: Path,
+    names: list[str],
+    folds: list[FoldPredictions],
+    per_fold: list[FoldMetrics],
+    report: dict[str, Any],
+) -> dict[str, str]:
     counts = np.sum([m.confusion for m in per_fold if m.confusion is not None], axis=0).astype(int)
-    if task == "multiclass":
-        report["confusion_matrix"] = {
-            "labels": names,
-            "counts": counts.tolist(),
-            "row_normalised": plots.row_normalise(counts).tolist(),
-        }
-        plots.plot_confusion(out / "confusion_matrix.png", counts, names)
-        positives = [[(f.target == k, f.scores[:, k]) for f in folds] for k in range(len(names))]
-    else:
-        report["confusion_matrix"] = {
-            "labels": names,
-            "layout": "[label][true][predicted]",
-            "counts": counts.tolist(),
-        }
-        plots.plot_label_confusion(out / "confusion_matrix.png", counts, names)
-        positives = [
-            [(f.target[:, k] == 1, f.scores[:, k]) for f in folds] for k in range(len(names))
-        ]
+    report["confusion_matrix"] = {
+        "labels": names,
+        "counts": counts.tolist(),
+        "row_normalised": plots.row_normalise(counts).tolist(),
+    }
+    plots.plot_confusion(out / "confusion_matrix.png", counts, names, title=report["title"])
+    positives = [[(f.target == k, f.scores[:, k]) for f in folds] for k in range(len(names))]
+    _roc(out, names, positives, report)
+    return {"confusion_matrix": "confusion_matrix.png", "roc_curves": "roc_curves.png"}
+
+
+def _multilabel_figures(
+    out: Path,
+    names: list[str],
+    folds: list[FoldPredictions],
+    per_fold: list[FoldMetrics],
+    report: dict[str, Any],
+) -> dict[str, str]:
+    counts = np.sum([m.confusion for m in per_fold if m.confusion is not None], axis=0).astype(int)
+    report["confusion_matrix"] = {
+        "labels": names,
+        "layout": "[label][true][predicted]",
+        "counts": counts.tolist(),
+    }
+    plots.plot_label_confusion(out / "confusion_matrix.png", counts, names, title=report["title"])
+    positives = [[(f.target[:, k] == 1, f.scores[:, k]) for f in folds] for k in range(len(names))]
+    _roc(out, names, positives, report)
+    return {"confusion_matrix": "confusion_matrix.png", "roc_curves": "roc_curves.png"}
+
+
+def _roc(
+    out: Path,
+    names: list[str],
+    positives: list[list[tuple[np.ndarray, np.ndarray]]],
+    report: dict[str, Any],
+) -> None:
     auc = [report["per_class"][n]["AUC"] for n in names]
     plots.plot_roc(
-        out / "roc_curves.png", names, positives, [a["mean"] for a in auc], [a["std"] for a in auc]
+        out / "roc_curves.png",
+        names,
+        positives,
+        [a["mean"] for a in auc],
+        [a["std"] for a in auc],
+        title=report["title"],
     )
-    return {"confusion_matrix": "confusion_matrix.png", "roc_curves": "roc_curves.png"}
+
+
+_FIGURES = {
+    "regression": _scatter_figures,
+    "multiclass": _multiclass_figures,
+    "multilabel": _multilabel_figures,
+}
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

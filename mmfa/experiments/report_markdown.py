@@ -11,58 +11,47 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from mmfa.experiments.fold_metrics import PER_CLASS
+from mmfa.problem import METRICS, get_problem, metric_info, metric_label
 
-PLAIN = {"MAE", "r"}  # not fractions: never shown in percent
-DISPLAY = {
-    "Fbeta": "Fβ",
-    "F1_macro": "F1 (macro)",
-    "AUC_macro": "AUC (macro)",
-    "ACC_label": "ACC (per label)",
-    "r": "Pearson r",
-    "Acc2": "Acc-2",
-    "Acc2_nonzero": "Acc-2 (non-zero)",
-    "Acc7": "Acc-7",
-    "F1_2": "F1 (sign)",
-    "F1_2_nonzero": "F1 (sign, non-zero)",
-    "label": "run",
-    "task_type": "task",
-}
+#: Labels of the table columns that are not metrics.
+COLUMNS = {"label": "run", "task_type": "task"}
 PAPER_COLUMNS = 6  # Tables 3-4: ACC | ACC_B | PRE | REC | Fβ | F1 (the rest go in a 2nd table)
+#: Per-class key -> the support-weighted headline key shown in the per-class table's last row.
+WEIGHTED = {"precision": "precision_w", "recall": "recall_w", "F1": "F1_w"}
 
-DEFINITIONS = {
-    "multiclass": (
-        "ACC = accuracy (the field's WA); ACC_B = balanced accuracy = mean per-class recall "
-        "(UA); PRE, REC, Fβ (β = 0.5) and F1 are support-weighted averages over classes, as in "
-        "the paper's Tables 3-4, so REC equals ACC; F1 (macro) is the unweighted class mean; "
-        "AUC (macro) is scikit-learn's one-vs-rest macro ROC-AUC, undefined for a fold whose test "
-        "set lacks a class. The prediction is the argmax of the softmax scores."
-    ),
-    "multilabel": (
-        "ACC = exact-match (subset) accuracy; ACC (per label) = mean of the labels' accuracies; "
-        "PRE, REC, Fβ (β = 0.5) and F1 are averages over labels weighted by their positives; "
-        "F1 (macro) is the unweighted label mean; a label is predicted where its score > 0.5."
-    ),
-    "regression": (
-        "MAE = mean absolute error; Pearson r; Acc-2 = accuracy of the sign with 0 counted as "
-        "positive; Acc-2 (non-zero) drops zero targets and compares > 0; Acc-7 = accuracy of "
-        "round(clip(x, -3, 3)); F1 (sign) = weighted F1 of the same two splits."
-    ),
+
+def display(metric: str) -> str:
+    """The column title of a key: the paper's label for a metric (``UA`` -> ``ACC_B (UA)``)."""
+    return COLUMNS.get(metric) or metric_label(metric)
+
+
+def definitions(task: str) -> str:
+    """One paragraph defining the headline metrics of a problem, from the vocabulary."""
+    problem = get_problem(task)
+    parts = [f"{display(k)} (`{k}`) = {METRICS[k].meaning}" for k in problem.headline]
+    return "; ".join(parts) + ". " + _PREDICTION[problem.kind]
+
+
+_PREDICTION = {
+    "multiclass": "The prediction is the argmax of the softmax scores.",
+    "multilabel": "A label is predicted where its score > 0.5.",
+    "regression": "Zero targets count as positive in Acc-2 and F1 (sign).",
 }
 
 
-def display(metric: str, task: str = "") -> str:
-    """Return the column title of a metric."""
-    if metric == "ACC" and task == "multilabel":
-        return "ACC (exact match)"
-    return DISPLAY.get(metric, metric)
+def _raw(metric: str) -> bool:
+    """Whether a metric is shown as its raw value (MAE, Pearson r) rather than in percent."""
+    try:
+        return not metric_info(metric).percent
+    except KeyError:
+        return False
 
 
 def fmt(value: Any, metric: str, std: Any = None) -> str:
     """``76.00 ± 3.68`` (percent) or ``0.712 ± 0.030`` (MAE, r); ``n/a`` when undefined."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    scale, digits = (1.0, 3) if metric in PLAIN else (100.0, 2)
+    scale, digits = (1.0, 3) if _raw(metric) else (100.0, 2)
     text = f"{float(value) * scale:.{digits}f}"
     if std is not None and not (isinstance(std, float) and math.isnan(std)):
         text += f" ± {float(std) * scale:.{digits}f}"
@@ -79,10 +68,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def headline_table(
-    rows: Sequence[dict[str, Any]], metrics: Sequence[str], lead: Sequence[str] = (), task: str = ""
+    rows: Sequence[dict[str, Any]], metrics: Sequence[str], lead: Sequence[str] = ()
 ) -> str:
     """Render ``| lead... | metric... |`` rows of ``<metric>_mean`` ± ``<metric>_std``."""
-    header = [display(c, task) for c in (*lead, *metrics)]
+    header = [display(c) for c in (*lead, *metrics)]
     body = [
         [row[c] for c in lead]
         + [fmt(row.get(f"{m}_mean"), m, row.get(f"{m}_std")) for m in metrics]
@@ -115,9 +104,11 @@ def render_report(report: dict[str, Any]) -> str:
         "Each fold's own numbers (the means above average these).",
         "",
         _table(
-            ["fold", "n"] + [display(m, task) for m in report["headline"]],
+            ["fold", "n", "epochs", "best epoch", "wall time"]
+            + [display(m) for m in report["headline"]],
             [
-                [r["fold"], r["n"]] + [fmt(r[m], m) for m in report["headline"]]
+                [r["fold"], r["n"], *_training(report, r["fold"])]
+                + [fmt(r[m], m) for m in report["headline"]]
                 for r in report["per_fold"]
             ],
         ),
@@ -130,7 +121,7 @@ def render_report(report: dict[str, Any]) -> str:
         "weight large folds more and are shown for comparison only.",
         "",
         _table(
-            [display(m, task) for m in report["headline"]],
+            [display(m) for m in report["headline"]],
             [[fmt(report["pooled"][m], m) for m in report["headline"]]],
         ),
         "",
@@ -145,23 +136,26 @@ def render_report(report: dict[str, Any]) -> str:
 def _headline_section(report: dict[str, Any]) -> list[str]:
     task, metrics = report["task_type"], report["headline"]
     row = {f"{m}_{s}": report[s][m] for m in metrics for s in ("mean", "std")}
-    split = len(metrics) if task == "regression" else PAPER_COLUMNS
+    raw = [display(m) for m in metrics if _raw(m)]
+    # The paper's Tables 3-4 put six classification columns in one row; raw-valued (regression)
+    # metrics all fit in one table.
+    split = len(metrics) if raw else PAPER_COLUMNS
     lines = [
         "## Headline",
         "",
         f"Mean ± std over the {len(report['folds'])} folds, "
-        + ("percent except MAE and Pearson r. " if task == "regression" else "in percent. ")
+        + (f"percent except {' and '.join(raw)}. " if raw else "in percent. ")
         + f"The std is the population std (ddof={report['conventions']['std_ddof']}, NumPy's "
         "default); the paper does not say which it used. "
         + "A value undefined in some fold (n/a there) is averaged over the others.",
         "",
-        headline_table([row], metrics[:split], task=task),
+        headline_table([row], metrics[:split]),
         "",
     ]
     if metrics[split:]:
-        lines += [headline_table([row], metrics[split:], task=task), ""]
+        lines += [headline_table([row], metrics[split:]), ""]
     partial = [
-        f"{display(m, task)} over {report['n_folds'][m]} of {len(report['folds'])}"
+        f"{display(m)} over {report['n_folds'][m]} of {len(report['folds'])}"
         for m in metrics
         if report["n_folds"][m] < len(report["folds"])
     ]
@@ -172,13 +166,13 @@ def _headline_section(report: dict[str, Any]) -> list[str]:
             + ".",
             "",
         ]
-    lines += [DEFINITIONS[task], ""]
+    lines += [definitions(task), ""]
     return lines
 
 
 def _per_class_section(report: dict[str, Any]) -> list[str]:
     task, n_folds = report["task_type"], len(report["folds"])
-    metrics = [m for m in PER_CLASS[task] if m != "AUC"]
+    metrics = [m for m in get_problem(task).per_class if m != "AUC"]
     body = []
     for name, entry in report["per_class"].items():
         cells = [
@@ -194,12 +188,12 @@ def _per_class_section(report: dict[str, Any]) -> list[str]:
             ]
         )
     weighted = [
-        fmt(report["mean"][m], m, report["std"][m]) if m in ("PRE", "REC", "F1") else "—"
+        fmt(report["mean"][WEIGHTED[m]], m, report["std"][WEIGHTED[m]]) if m in WEIGHTED else "—"
         for m in metrics
     ]
     total = sum(e["support"] for e in report["per_class"].values())
     body.append(["weighted average", *weighted, total, "—"])
-    kind = "test utterances" if task == "multiclass" else "positive test utterances"
+    kind = "test utterances (multilabel: positive ones)"
     return [
         "## Per class",
         "",
@@ -207,8 +201,19 @@ def _per_class_section(report: dict[str, Any]) -> list[str]:
         "summed over folds. A class with no test utterance in a fold is left out of that "
         "fold's per-class means; `(k/N folds)` says so.",
         "",
-        _table(["class" if task == "multiclass" else "label", *metrics, "support", "AUC"], body),
+        _table(["class / label", *(display(m) for m in metrics), "support", "AUC"], body),
         "",
+    ]
+
+
+def _training(report: dict[str, Any], fold: str) -> list[str]:
+    """Epochs run, best epoch and wall time of a fold, from its ``fold.json`` (``?``: unknown)."""
+    info = report["provenance"]["folds"].get(fold, {})
+    wall = info.get("wall_s")
+    return [
+        str(info.get("epochs", "?")),
+        str(info.get("best_epoch", "?")),
+        f"{wall:.0f} s" if isinstance(wall, int | float) else "?",
     ]
 
 
@@ -232,7 +237,7 @@ def _figures_section(report: dict[str, Any]) -> list[str]:
                 "",
             ]
     matrix = report.get("confusion_matrix")
-    if report["task_type"] == "multiclass" and matrix and len(matrix["labels"]) <= 20:
+    if matrix and "row_normalised" in matrix and len(matrix["labels"]) <= 20:  # single-label
         lines += [
             "Counts (rows: true class, columns: predicted class):",
             "",

@@ -6,7 +6,6 @@ Every error names the file (and line) at fault.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from mmfa.errors import MMFAError
-
-TASKS = ("multiclass", "multilabel", "regression")
+from mmfa.errors import ConfigError, MMFAError
+from mmfa.problem import PredictionFormatError, get_problem
 
 
 class RunFolderError(MMFAError, ValueError):
@@ -62,10 +60,12 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], list[FoldPredictions], list
             "is this a run folder written by `mmfa cv`?"
         ) from None
     task = run.get("task_type")
-    if task not in TASKS:
-        raise RunFolderError(f"{run_json}: task_type is {task!r}; expected one of {TASKS}")
+    try:
+        problem = get_problem(task, key=f"{run_json}: task_type")
+    except ConfigError as err:
+        raise RunFolderError(str(err)) from None
     names = [str(n) for n in run.get("class_names") or []]
-    if task != "regression" and not names:
+    if problem.per_class and not names:
         raise RunFolderError(f"{run_json}: class_names is empty; a {task} report needs them")
     folds, notes = [], []
     fold_dirs = sorted(p for p in (run_dir / "folds").glob("*") if p.is_dir())
@@ -89,47 +89,8 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], list[FoldPredictions], list
 def read_predictions(
     path: Path, task: str, class_names: Sequence[str]
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Parse one ``predictions.csv`` (format in the module docstring) into ids, targets, scores."""
-    if task == "multiclass":
-        t_cols, s_cols = ["target"], [f"score_{n}" for n in class_names]
-    elif task == "multilabel":
-        t_cols, s_cols = [f"target_{n}" for n in class_names], [f"score_{n}" for n in class_names]
-    else:
-        t_cols, s_cols = ["target"], ["score"]
-    ids: list[str] = []
-    rows_t: list[list[float]] = []
-    rows_s: list[list[float]] = []
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ["id", *t_cols, *s_cols] if c not in (reader.fieldnames or [])]
-        if missing:
-            raise RunFolderError(
-                f"{path}: missing column(s) {missing} for a {task} run with "
-                f"classes {list(class_names)}"
-            )
-        for line, row in enumerate(reader, start=2):
-            try:
-                rows_t.append([float(row[c]) for c in t_cols])
-                rows_s.append([float(row[c]) for c in s_cols])
-            except (TypeError, ValueError) as err:
-                raise RunFolderError(
-                    f"{path}, line {line} (id {row.get('id')!r}): not a number: {err}"
-                ) from None
-            ids.append(str(row["id"]))
-    target, scores = np.asarray(rows_t, dtype=float), np.asarray(rows_s, dtype=float)
-    if not ids:
-        raise RunFolderError(f"{path}: no prediction rows")
-    if not (np.isfinite(target).all() and np.isfinite(scores).all()):
-        raise RunFolderError(f"{path}: NaN or infinite target/score values")
-    if task == "regression":
-        return ids, target[:, 0], scores[:, 0]
-    allowed = range(len(class_names)) if task == "multiclass" else (0, 1)
-    bad = ~np.isin(target, allowed)
-    if bad.any():
-        first = int(np.argwhere(bad)[0][0])
-        raise RunFolderError(
-            f"{path}, line {first + 2} (id {ids[first]!r}): target must be in "
-            f"{list(allowed)}, got {target[first].tolist()}"
-        )
-    target = target.astype(int)
-    return ids, (target[:, 0] if task == "multiclass" else target), scores
+    """Parse one ``predictions.csv`` (columns: :mod:`mmfa.problem`) into ids, targets, scores."""
+    try:
+        return get_problem(task).read_predictions(path, class_names)
+    except PredictionFormatError as err:
+        raise RunFolderError(str(err)) from None

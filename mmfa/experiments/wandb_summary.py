@@ -8,35 +8,38 @@ Each fold is one W&B run (``job_type="fold"``) in the run's group; at the end on
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mmfa.problem import Problem
 
 
-def log_fold_tables(model: Any, datamodule: Any) -> None:
-    """Per-class test metrics and the confusion matrix of one fold, into the active W&B run."""
+def log_fold_tables(predictions: Path, problem: Problem, class_names: list[str]) -> None:
+    """Per-class test metrics and the confusion matrix of one fold, into the active W&B run.
+
+    Computed from the fold's ``predictions.csv`` with the report's own code, so the table's
+    numbers and keys are the report's.
+    """
     import wandb
 
-    if wandb.run is None:
+    if wandb.run is None or not problem.per_class:
         return
-    names = list(datamodule.class_names)
-    metrics = {
-        k: float(v) for k, v in model.trainer.callback_metrics.items() if k.startswith("test/")
-    }
+    ids, target, scores = problem.read_predictions(predictions, class_names)
+    fold = problem.report_metrics(target, scores, class_names, predictions.parent.name)
+    columns = list(problem.per_class)
     rows = [
-        [n]
-        + [metrics.get(f"test/{m}/{n}", float("nan")) for m in ("precision", "recall", "F1", "AUC")]
-        for n in names
+        [name] + [float(fold.per_class[m][k]) for m in columns]
+        for k, name in enumerate(class_names)
     ]
     payload: dict[str, Any] = {
-        "test/per_class": wandb.Table(
-            columns=["class", "precision", "recall", "F1", "AUC"], data=rows
-        ),
+        "test/per_class": wandb.Table(columns=["class", *columns], data=rows),
     }
-    confusion = getattr(model, "last_confusion", None)
+    confusion = fold.confusion
     if confusion is not None and confusion.ndim == 2:
         cells = [
-            [names[i], names[j], int(confusion[i, j])]
-            for i in range(len(names))
-            for j in range(len(names))
+            [class_names[i], class_names[j], int(confusion[i, j])]
+            for i in range(len(class_names))
+            for j in range(len(class_names))
         ]
         payload["test/confusion_matrix"] = wandb.Table(
             columns=["true", "predicted", "count"], data=cells

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from mmfa.layers import full_mask
+from mmfa.problem import PROBLEM_TYPES
 
 
 class Fusion(nn.Module, ABC):
@@ -27,6 +28,11 @@ class Fusion(nn.Module, ABC):
     """
 
     modalities: ClassVar[tuple[str, ...]] = ("audio", "text")
+    #: Problem types (:mod:`mmfa.problem`) whose outputs this fusion can produce; a subclass
+    #: narrows it (class or instance attribute) when its output only makes sense for some.
+    problem_types: tuple[str, ...] = PROBLEM_TYPES
+    #: What to do instead, shown when a problem type is refused.
+    problem_hint: str = ""
 
     def __init__(self, audio_dim: int, text_dim: int, num_outputs: int) -> None:
         super().__init__()

@@ -49,6 +49,11 @@ class LateFusion(Fusion):
                 f"LateFusion: combine must be 'mean_probs' or 'mean_logits', got {combine!r}"
             )
         self.combine = combine
+        if combine == "mean_probs":  # averaging softmax distributions presumes one class
+            self.problem_types = ("multiclass",)
+            self.problem_hint = (
+                "Set model.fusion.init_args.combine=mean_logits for multilabel or regression."
+            )
         self.audio_pool = AttentionPool(audio_dim)
         self.text_pool = AttentionPool(text_dim)
         self.audio_head = ClassifierHead(

@@ -10,15 +10,13 @@ from typing import Any, Literal
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import MeanMetric
 
+from mmfa.errors import ConfigError
 from mmfa.fusion.base import Fusion, FusionFactory
-from mmfa.metrics import build_confusion_matrix, build_metrics
 from mmfa.models.network import MMFANetwork
-
-TaskType = Literal["multiclass", "multilabel", "regression"]
+from mmfa.problem import ProblemType, get_problem
 
 
 class EmotionTask(L.LightningModule):
@@ -34,7 +32,8 @@ class EmotionTask(L.LightningModule):
         text_dim: text embedding size (768 BERT-base, 384 MiniLM).
         num_outputs: number of classes (or labels; 1 for regression).
         class_names: label names, for per-class metric names.
-        task_type: ``multiclass`` (cross-entropy, the paper), ``multilabel`` or ``regression``.
+        task_type: the problem (:mod:`mmfa.problem`): ``multiclass`` (cross-entropy, the paper),
+            ``multilabel`` or ``regression``.
         optimizer: ``sgd`` (the paper: plain SGD) or ``adam``/``adamw`` (options beside it).
         lr: learning rate (paper: 1e-3).
         lr_decay: Keras-style decay per step, lr_t = lr / (1 + lr_decay * t) (paper: 1e-6).
@@ -52,7 +51,7 @@ class EmotionTask(L.LightningModule):
         text_dim: int = 384,
         num_outputs: int = 4,
         class_names: list[str] | None = None,
-        task_type: TaskType = "multiclass",
+        task_type: ProblemType = "multiclass",
         optimizer: Literal["sgd", "adam", "adamw"] = "sgd",
         lr: float = 1e-3,
         lr_decay: float = 1e-6,
@@ -65,7 +64,7 @@ class EmotionTask(L.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["fusion"])
         self.class_names = list(class_names or [str(i) for i in range(num_outputs)])
-        self.task_type = task_type
+        self.problem = get_problem(task_type, key="model.task_type")
         self.network = MMFANetwork(
             audio_dim,
             text_dim,
@@ -76,7 +75,15 @@ class EmotionTask(L.LightningModule):
             recurrent_dropout=recurrent_dropout,
             l2=l2,
         )
-        metrics = build_metrics(task_type, num_outputs, self.class_names)
+        fusion_module = self.network.fusion
+        if self.problem.kind not in fusion_module.problem_types:
+            raise ConfigError(
+                f"model.fusion={type(fusion_module).__name__} "
+                f"({fusion_module.extra_repr() or 'defaults'}) cannot produce {self.problem.kind} "
+                f"outputs; it supports {list(fusion_module.problem_types)}. "
+                + fusion_module.problem_hint
+            )
+        metrics = self.problem.metrics(self.class_names)
         self.val_metrics = metrics.clone(prefix="val/")
         # Sample-weighted mean of the validation loss, synced as (sum, count) in float. Not
         # self.log(..., batch_size=..., sync_dist=True): Lightning 2.6 (gloo) averages its integer
@@ -85,8 +92,6 @@ class EmotionTask(L.LightningModule):
         # (tests/experiments/test_ddp.py).
         self.val_loss = MeanMetric()
         self.test_metrics = metrics.clone(prefix="test/")
-        self.test_confusion = build_confusion_matrix(task_type, num_outputs)
-        self.test_outputs: list[dict[str, Tensor]] = []
 
     @property
     def fusion(self) -> Fusion:
@@ -99,20 +104,10 @@ class EmotionTask(L.LightningModule):
         return self.network(batch["audio"], batch["audio_mask"], batch["text"], batch["text_mask"])
 
     def _loss(self, logits: Tensor, target: Tensor) -> Tensor:
-        if self.task_type == "multiclass":
-            loss = F.cross_entropy(logits, target)  # paper eq. (14)
-        elif self.task_type == "multilabel":
-            loss = F.binary_cross_entropy_with_logits(logits, target)
-        else:
-            loss = F.l1_loss(logits.squeeze(-1), target)  # MOSEI sentiment: MAE, the field's loss
-        return loss
+        return self.problem.loss(logits, target)
 
     def _scores(self, logits: Tensor) -> Tensor:
-        if self.task_type == "multiclass":
-            return logits.softmax(-1)
-        if self.task_type == "multilabel":
-            return logits.sigmoid()
-        return logits.squeeze(-1)
+        return self.problem.scores(logits)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         """Loss + Keras-style L2 penalty."""
@@ -136,42 +131,24 @@ class EmotionTask(L.LightningModule):
         self.val_loss.reset()
         self.val_metrics.reset()
 
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        """Accumulate test metrics and keep the predictions for reports."""
-        logits = self(batch)
-        scores = self._scores(logits)
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
+        """Accumulate test metrics; return the scores for the prediction writer callback."""
+        scores = self._scores(self(batch))
         self.test_metrics.update(scores, batch["target"])
-        if self.test_confusion is not None:
-            self.test_confusion.update(scores, batch["target"])
-        self.test_outputs.append(
-            {
-                "index": batch["index"].cpu(),
-                "scores": scores.detach().cpu(),
-                "target": batch["target"].cpu(),
-            }
-        )
-
-    def on_test_epoch_start(self) -> None:
-        """Forget predictions of an earlier test run."""
-        self.test_outputs = []
+        return {
+            "index": batch["index"].detach().cpu(),
+            "scores": scores.detach().cpu(),
+            "target": batch["target"].detach().cpu(),
+        }
 
     def on_test_epoch_end(self) -> None:
-        """Log the test metrics; keep predictions (from every rank) and the confusion matrix."""
-        if self.trainer.world_size > 1:
-            # Ranks hold different numbers of samples (no repeats: UnrepeatedDistributedSampler),
-            # so gather Python objects rather than equal-shaped tensors.
-            gathered: list[Any] = [None] * self.trainer.world_size
-            torch.distributed.all_gather_object(gathered, self.test_outputs)
-            self.test_outputs = [o for part in gathered for o in part]
+        """Log the test metrics (compute syncs them across ranks)."""
         self.log_dict(self.test_metrics.compute())
         self.test_metrics.reset()
-        if self.test_confusion is not None:
-            self.last_confusion = self.test_confusion.compute().cpu()
-            self.test_confusion.reset()
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
         """Scores (probabilities or values) per utterance, with their manifest positions."""
-        return {"index": batch["index"], "scores": self._scores(self(batch))}
+        return {"index": batch["index"].detach().cpu(), "scores": self._scores(self(batch)).cpu()}
 
     # -- optimisation (Appendix A) ---------------------------------------------------------------
     def configure_optimizers(self) -> Any:

@@ -71,6 +71,9 @@ def _report(dm: OddSplitsDataModule) -> dict[str, Any]:
 
 
 def _trainer(devices: int, root: Path, **kwargs: Any) -> L.Trainer:
+    from mmfa.callbacks.predictions import PredictionWriter
+
+    kwargs.setdefault("callbacks", [PredictionWriter(str(root / f"predictions-{devices}"))])
     return L.Trainer(
         accelerator="cpu",
         devices=devices,
@@ -137,17 +140,17 @@ def main() -> None:
     if not trainer.is_global_zero:
         return
 
-    predictions: dict[str, list[float]] = {}
-    targets: dict[str, int] = {}
-    count = 0
-    for part in model.test_outputs:
-        for index, scores, target in zip(
-            part["index"].tolist(), part["scores"].tolist(), part["target"].tolist(), strict=True
-        ):
-            utt_id = dm.utterances[index].id
-            count += 1
-            predictions[utt_id] = scores
-            targets[utt_id] = target
+    # What the prediction writer callback gathered from every rank and wrote on rank 0.
+    csv_path = root / f"predictions-{args.devices}" / "predictions.csv"
+    ids, target_array, score_array = model.problem.read_predictions(csv_path, dm.class_names)
+    predictions = dict(zip(ids, score_array.tolist(), strict=True))
+    targets = dict(zip(ids, target_array.tolist(), strict=True))
+    count = len(ids)
+    from sklearn.metrics import confusion_matrix
+
+    confusion = confusion_matrix(
+        target_array, score_array.argmax(1), labels=range(len(dm.class_names))
+    )
     metrics = {
         key: _number(value)
         for result in (*val, *test)
@@ -163,7 +166,7 @@ def main() -> None:
         "ids": sorted(predictions),
         "scores": [predictions[i] for i in sorted(predictions)],
         "targets": [targets[i] for i in sorted(predictions)],
-        "confusion": model.last_confusion.tolist(),
+        "confusion": confusion.tolist(),
         "feature_reports": reports,
     }
     Path(args.out).write_text(json.dumps(payload, indent=1))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,18 +68,47 @@ def test_report_numbers_recompute_with_sklearn(run_dir: Path) -> None:
     for fold in ("pair1", "pair2", "pair3"):
         target, scores = read_predictions(run_dir / "folds" / fold / "predictions.csv")
         pred = scores.argmax(1)
-        assert per_fold[fold]["ACC"] == pytest.approx(accuracy_score(target, pred))
-        assert per_fold[fold]["ACC_B"] == pytest.approx(balanced_accuracy_score(target, pred))
-        assert per_fold[fold]["Fbeta"] == pytest.approx(
+        assert per_fold[fold]["WA"] == pytest.approx(accuracy_score(target, pred))
+        assert per_fold[fold]["UA"] == pytest.approx(balanced_accuracy_score(target, pred))
+        assert per_fold[fold]["Fbeta_w"] == pytest.approx(
             fbeta_score(target, pred, beta=0.5, average="weighted", zero_division=0)
         )
         accs.append(accuracy_score(target, pred))
-        # The torchmetrics number logged during the run agrees with scikit-learn too.
+        # One vocabulary: every number logged in training under test/<key> is the report's <key>.
         with (run_dir / "folds" / fold / "metrics.csv").open() as handle:
-            logged = [r for r in csv.DictReader(handle) if r.get("test/WA")]
-        assert float(logged[-1]["test/WA"]) == pytest.approx(accs[-1], abs=1e-6)
-    assert report["mean"]["ACC"] == pytest.approx(np.mean(accs))
-    assert report["std"]["ACC"] == pytest.approx(np.std(accs))
+            logged = [r for r in csv.DictReader(handle) if r.get("test/WA")][-1]
+        for key in report["headline"]:
+            if logged.get(f"test/{key}") and per_fold[fold][key] is not None:
+                assert float(logged[f"test/{key}"]) == pytest.approx(per_fold[fold][key], abs=1e-5)
+    assert report["mean"]["WA"] == pytest.approx(np.mean(accs))
+    assert report["std"]["WA"] == pytest.approx(np.std(accs))
+
+
+PINNED = Path(__file__).with_name("data") / "pinned_cv"
+
+
+def test_predictions_unchanged_by_the_run_path_refactor(run_dir: Path) -> None:
+    """The same command gives the same test predictions as before the one-run-path refactor."""
+    for pinned in sorted(PINNED.glob("*.csv")):
+        with pinned.open() as handle:
+            want = list(csv.DictReader(handle))
+        with (run_dir / "folds" / pinned.stem / "predictions.csv").open() as handle:
+            got = list(csv.DictReader(handle))
+        assert list(got[0]) == list(want[0])  # same columns
+        assert [r["id"] for r in got] == [r["id"] for r in want]
+        assert [r["target"] for r in got] == [r["target"] for r in want]
+        for g, w in zip(got, want, strict=True):
+            for column in w:
+                if column.startswith("score_"):
+                    assert float(g[column]) == pytest.approx(float(w[column]), abs=2e-5)
+
+
+def test_fold_json_records_training_facts(run_dir: Path) -> None:
+    fold = json.loads((run_dir / "folds/pair1/fold.json").read_text())
+    assert fold["epochs"] == 1 and fold["best_epoch"] == 0 and fold["wall_s"] > 0
+    assert len(fold["config_sha256"]) == 64
+    md = (run_dir / "report" / "report.md").read_text()
+    assert "| fold | n | epochs | best epoch | wall time |" in md
 
 
 def test_resume_runs_only_missing_folds(run_dir: Path) -> None:
@@ -103,3 +135,36 @@ def test_wandb_offline_run_holds_config_metrics_and_plots(tmp_path: Path) -> Non
     assert len(summary_runs) == 1
     images = list((summary_runs[0] / "files" / "media" / "images").rglob("*.png"))
     assert len(images) >= 2, "confusion matrix and ROC plots should be logged"
+
+
+def test_resume_under_another_config_is_refused(tmp_path: Path) -> None:
+    from mmfa.errors import ConfigError
+
+    out = tmp_path / "run"
+    main([*ARGS, "--folds", "pair1", "--out", str(out)])
+    before = (out / "run.json").read_text()
+    with pytest.raises(ConfigError, match=r"model\.lr: 0\.001 -> 0\.5"):
+        main([*ARGS, "--folds", "pair1", "--out", str(out), "--model.lr", "0.5"])
+    assert (out / "run.json").read_text() == before  # nothing rewritten
+    # Asked for, a fresh folder is started beside it.
+    main([*ARGS, "--folds", "pair1", "--out", str(out), "--model.lr", "0.5", "--new-run"])
+    assert json.loads((tmp_path / "run-2" / "run.json").read_text())["config"]["model"]["lr"] == 0.5
+
+
+def test_console_prints_each_line_once_with_fold_progress(tmp_path: Path) -> None:
+    """The real console of `mmfa cv` (a subprocess: pytest's own capture would hide it)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "mmfa", *ARGS, "--folds", "pair1,pair2", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    text = "\n".join(lines)
+    assert "fold pair1 (1/2)" in text and "fold pair2 (2/2)" in text
+    assert "Tip" not in text and "LightningCLI's args parameter" not in text
+    repeated = {line for line in lines if lines.count(line) > 1}
+    assert not repeated, repeated

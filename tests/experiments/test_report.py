@@ -99,12 +99,14 @@ def test_multiclass_headline_matches_sklearn(multiclass_run: Path) -> None:
     for target, scores in truth.values():
         pred = scores.argmax(axis=1)
         values = {
-            "ACC": skm.accuracy_score(target, pred),
-            "ACC_B": skm.balanced_accuracy_score(target, pred),
-            "PRE": skm.precision_score(target, pred, average="weighted", zero_division=0),
-            "REC": skm.recall_score(target, pred, average="weighted", zero_division=0),
-            "Fbeta": skm.fbeta_score(target, pred, beta=0.5, average="weighted", zero_division=0),
-            "F1": skm.f1_score(target, pred, average="weighted", zero_division=0),
+            "WA": skm.accuracy_score(target, pred),
+            "UA": skm.balanced_accuracy_score(target, pred),
+            "precision_w": skm.precision_score(target, pred, average="weighted", zero_division=0),
+            "recall_w": skm.recall_score(target, pred, average="weighted", zero_division=0),
+            "Fbeta_w": skm.fbeta_score(
+                target, pred, beta=0.5, average="weighted", zero_division=0
+            ),
+            "F1_w": skm.f1_score(target, pred, average="weighted", zero_division=0),
             "F1_macro": skm.f1_score(target, pred, labels=labels, average="macro", zero_division=0),
             "AUC_macro": skm.roc_auc_score(target, scores, multi_class="ovr", labels=labels)
             if len(set(target)) == 4
@@ -115,18 +117,18 @@ def test_multiclass_headline_matches_sklearn(multiclass_run: Path) -> None:
     for i, row in enumerate(report["per_fold"]):
         for key, values in expected.items():
             np.testing.assert_allclose(row[key], values[i], rtol=1e-12, atol=1e-12, err_msg=key)
-        assert row["REC"] == pytest.approx(row["ACC"])  # weighted recall is accuracy
+        assert row["recall_w"] == pytest.approx(row["WA"])  # weighted recall is accuracy
     for key, values in expected.items():
         defined = np.array([v for v in values if not np.isnan(v)])
         assert report["mean"][key] == pytest.approx(defined.mean(), abs=1e-12), key
         assert report["std"][key] == pytest.approx(defined.std(ddof=0), abs=1e-12), key
     assert np.isnan(report["per_fold"][2]["AUC_macro"])  # fold_c lacks 'sad'
-    assert report["n_folds"]["AUC_macro"] == 2 and report["n_folds"]["ACC"] == 3
-    assert report["std"]["ACC"] > 0
+    assert report["n_folds"]["AUC_macro"] == 2 and report["n_folds"]["WA"] == 3
+    assert report["std"]["WA"] > 0
 
     target = np.concatenate([t for t, _ in truth.values()])
     scores = np.concatenate([s for _, s in truth.values()])
-    assert report["pooled"]["ACC"] == pytest.approx(
+    assert report["pooled"]["WA"] == pytest.approx(
         skm.accuracy_score(target, scores.argmax(axis=1))
     )
     assert report["pooled"]["AUC_macro"] == pytest.approx(
@@ -153,12 +155,12 @@ def test_multiclass_per_class_confusion_and_files(multiclass_run: Path) -> None:
             )
             rec.append(skm.recall_score(target, pred, labels=[k], average=None)[0])
             auc.append(skm.roc_auc_score(target == k, scores[:, k]))
-        for metric, values in (("PRE", pre), ("REC", rec), ("AUC", auc)):
+        for metric, values in (("precision", pre), ("recall", rec), ("AUC", auc)):
             assert entry[metric]["mean"] == pytest.approx(np.mean(values), abs=1e-12)
             assert entry[metric]["std"] == pytest.approx(np.std(values), abs=1e-12)
             assert entry[metric]["n_folds"] == len(values)
-    assert report["per_class"]["sad"]["PRE"]["n_folds"] == 2
-    assert report["per_class"]["happy"]["PRE"]["per_fold"][1] == 0.0  # never predicted in b
+    assert report["per_class"]["sad"]["precision"]["n_folds"] == 2
+    assert report["per_class"]["happy"]["precision"]["per_fold"][1] == 0.0  # never predicted in b
 
     counts = np.array(report["confusion_matrix"]["counts"])
     assert counts.sum() == total
@@ -174,17 +176,17 @@ def test_multiclass_per_class_confusion_and_files(multiclass_run: Path) -> None:
         assert data.startswith(PNG_MAGIC) and len(data) > 1000
     saved = json.loads((out / "report.json").read_text())
     assert saved["per_fold"][2]["AUC_macro"] is None  # NaN stored as null: strict JSON
-    assert saved["mean"]["ACC"] == pytest.approx(report["mean"]["ACC"])
+    assert saved["mean"]["WA"] == pytest.approx(report["mean"]["WA"])
     assert saved["provenance"]["folds"]["fold_b"]["checkpoint"] == "/ckpt/fold_b.ckpt"
     assert len(_read_csv(out / "per_fold.csv")) == 3
     per_class_rows = _read_csv(out / "per_class.csv")
     assert [r["class"] for r in per_class_rows] == CLASSES
 
     md = (out / "report.md").read_text()
-    assert "| ACC | ACC_B | PRE | REC | Fβ | F1 |" in md
-    acc = f"{100 * report['mean']['ACC']:.2f} ± {100 * report['std']['ACC']:.2f}"
+    assert "| ACC (WA) | ACC_B (UA) | PRE | REC | Fβ | F1 |" in md
+    acc = f"{100 * report['mean']['WA']:.2f} ± {100 * report['std']['WA']:.2f}"
     assert acc in md
-    assert "| class | PRE | REC | F1 | support | AUC |" in md
+    assert "| class / label | PRE | REC | F1 | support | AUC |" in md
     assert "AUC (macro) over 2 of 3" in md
     assert "ddof=0" in md and "Pooled" in md and "Not the paper's protocol" in md
     assert "(confusion_matrix.png)" in md and "(roc_curves.png)" in md
@@ -219,14 +221,14 @@ def test_multilabel_metrics(tmp_path: Path) -> None:
         per_label_f1.append(skm.f1_score(target, pred, average=None))
         weighted.append(skm.f1_score(target, pred, average="weighted"))
         macro.append(skm.f1_score(target, pred, average="macro"))
-    assert report["mean"]["F1"] == pytest.approx(np.mean(weighted))
+    assert report["mean"]["F1_w"] == pytest.approx(np.mean(weighted))
     assert report["mean"]["F1_macro"] == pytest.approx(np.mean(macro))
     for k, name in enumerate(names):
         assert report["per_class"][name]["F1"]["mean"] == pytest.approx(
             np.mean([f[k] for f in per_label_f1])
         )
         assert 0.5 < report["per_class"][name]["AUC"]["mean"] <= 1.0
-        assert 0.0 <= report["per_class"][name]["ACC"]["mean"] <= 1.0
+        assert 0.0 <= report["per_class"][name]["acc"]["mean"] <= 1.0
     assert (run_dir / "report" / "roc_curves.png").read_bytes().startswith(PNG_MAGIC)
     assert "ACC (exact match)" in (run_dir / "report" / "report.md").read_text()
 
@@ -257,10 +259,10 @@ def test_regression_metrics(tmp_path: Path) -> None:
         nz = y != 0
         values = {
             "MAE": np.abs(y - s).mean(),
-            "r": pearsonr(y, s)[0],
-            "Acc2": np.mean((y >= 0) == (s >= 0)),
-            "Acc2_nonzero": np.mean((y[nz] > 0) == (s[nz] > 0)),
-            "Acc7": np.mean(np.round(np.clip(y, -3, 3)) == np.round(np.clip(s, -3, 3))),
+            "pearson": pearsonr(y, s)[0],
+            "acc2": np.mean((y >= 0) == (s >= 0)),
+            "acc2_nonzero": np.mean((y[nz] > 0) == (s[nz] > 0)),
+            "acc7": np.mean(np.round(np.clip(y, -3, 3)) == np.round(np.clip(s, -3, 3))),
             "F1_2": skm.f1_score(y >= 0, s >= 0, average="weighted"),
         }
         for key, value in values.items():
@@ -287,13 +289,15 @@ def test_compare_runs_one_row_per_run(tmp_path: Path) -> None:
     assert (tmp_path / "cmp" / "comparison.md").read_text() == md
     table = [line for line in md.splitlines() if line.startswith("|")]
     assert len(table) == 2 + len(runs)  # header, separator, one row per run
-    assert table[0].startswith("| run | task | folds | ACC | ACC_B | PRE | REC | Fβ | F1 |")
+    assert table[0].startswith(
+        "| run | task | folds | ACC (WA) | ACC_B (UA) | PRE | REC | Fβ | F1 |"
+    )
     assert table[2].startswith(f"| {labels[0]} | multiclass | 3 |")
     rows = _read_csv(tmp_path / "cmp" / "comparison.csv")
     assert [r["label"] for r in rows] == labels
     first = json.loads((runs[0] / "report" / "report.json").read_text())
-    assert float(rows[0]["ACC_mean"]) == pytest.approx(first["mean"]["ACC"])
-    assert rows[2]["ACC_mean"] == "nan" and float(rows[2]["MAE_mean"]) > 0
+    assert float(rows[0]["WA_mean"]) == pytest.approx(first["mean"]["WA"])
+    assert rows[2]["WA_mean"] == "nan" and float(rows[2]["MAE_mean"]) > 0
     with pytest.raises(ValueError, match="2 labels for 3 runs"):
         compare_runs(runs, tmp_path / "cmp", labels=labels[:2])
 
@@ -323,3 +327,41 @@ def test_two_class_auc_uses_the_positive_score() -> None:
     scores /= scores.sum(axis=1, keepdims=True)
     result = multiclass_metrics(target, scores, ["neg", "pos"])
     assert result.headline["AUC_macro"] == pytest.approx(skm.roc_auc_score(target, scores[:, 1]))
+
+
+PINNED = Path(__file__).with_name("data") / "pinned_reports.json"
+
+
+@pytest.mark.parametrize(
+    ("kind", "maker"),
+    [
+        ("multiclass", make_multiclass_run),
+        ("multilabel", make_multilabel_run),
+        ("regression", make_regression_run),
+    ],
+)
+def test_report_numbers_unchanged_by_the_vocabulary_refactor(
+    tmp_path: Path, kind: str, maker: object
+) -> None:
+    """Numbers computed before the metric keys were unified (pinned, keys renamed) still hold."""
+    run_dir = tmp_path / kind
+    maker(run_dir)  # type: ignore[operator]
+    report = build_report(run_dir)
+    pinned = json.loads(PINNED.read_text())[kind]
+    for section in ("mean", "std", "pooled"):
+        for key, value in pinned[section].items():
+            got = report[section][key]
+            if value is None:
+                assert np.isnan(got), (section, key)
+            else:
+                assert got == pytest.approx(value, abs=1e-12, nan_ok=True), (section, key)
+    for row, want in zip(report["per_fold"], pinned["per_fold"], strict=True):
+        for key, value in want.items():
+            if value is not None and not isinstance(value, str):
+                assert row[key] == pytest.approx(value, abs=1e-12, nan_ok=True), key
+    for name, entry in pinned["per_class"].items():
+        for key, value in entry.items():
+            got = report["per_class"][name][key]
+            got = got["mean"] if isinstance(got, dict) else got
+            if value is not None:
+                assert got == pytest.approx(value, abs=1e-12, nan_ok=True), (name, key)

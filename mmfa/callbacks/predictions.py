@@ -1,0 +1,163 @@
+"""Test and predict outputs on disk: one ``predictions.csv`` per run, from every DDP rank.
+
+The task's ``test_step``/``predict_step`` return ``{"index", "scores"[, "target"]}`` per batch;
+this callback collects them, gathers them from every rank at the end of the epoch (ranks hold
+different numbers of utterances under the unrepeated evaluation sampler, so Python objects are
+gathered, not equal-shaped tensors), puts them in manifest order and writes them on rank zero.
+``mmfa fit`` (its test of the best checkpoint), ``mmfa test`` and ``mmfa cv`` all write the same
+file, which :mod:`mmfa.experiments.report` reads.
+
+Columns (from :mod:`mmfa.problem`):
+
+- test: ``id``, the target column(s), the score column(s)
+  (multiclass ``target, score_<class>...``; multilabel ``target_<label>..., score_<label>...``;
+  regression ``target, score``);
+- predict: ``id, path, text, prediction``, then the score column(s).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+log = logging.getLogger(__name__)
+
+TEST_FILE = "predictions.csv"
+PREDICT_FILE = "predict.csv"
+
+
+class PredictionWriter(BasePredictionWriter):
+    """Write ``predictions.csv`` (test) and ``predict.csv`` (predict) into the run's folder.
+
+    Args:
+        dirpath: the folder; ``None``: the trainer's ``log_dir`` (the logger's version folder),
+            else its ``default_root_dir``.
+    """
+
+    def __init__(self, dirpath: str | None = None) -> None:
+        super().__init__(write_interval="batch")
+        self.dirpath = dirpath
+        self._outputs: list[dict[str, torch.Tensor]] = []
+        #: Where the last file was written (None before any write, and on ranks other than 0).
+        self.last_path: Path | None = None
+
+    # -- test ----------------------------------------------------------------------------------
+    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Forget an earlier test run's outputs."""
+        self._outputs = []
+
+    def on_test_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        """Keep one batch's outputs (what ``test_step`` returned)."""
+        if isinstance(outputs, dict) and "index" in outputs:
+            self._outputs.append(outputs)
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Gather every rank's outputs and write ``predictions.csv`` on rank zero."""
+        outputs = self._gathered(trainer)
+        if trainer.is_global_zero and outputs:
+            self.last_path = self._write_test(trainer, pl_module, outputs)
+
+    # -- predict -------------------------------------------------------------------------------
+    def on_predict_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Forget an earlier prediction run's outputs."""
+        self._outputs = []
+
+    def write_on_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        prediction: Any,
+        batch_indices: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
+        """Keep one batch's predictions (what ``predict_step`` returned)."""
+        if isinstance(prediction, dict) and "index" in prediction:
+            self._outputs.append(prediction)
+
+    def on_predict_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Gather every rank's predictions and write ``predict.csv`` on rank zero."""
+        outputs = self._gathered(trainer)
+        if trainer.is_global_zero and outputs:
+            self.last_path = self._write_predict(trainer, pl_module, outputs)
+
+    # -- machinery -----------------------------------------------------------------------------
+    def _gathered(self, trainer: L.Trainer) -> list[dict[str, torch.Tensor]]:
+        outputs = self._outputs
+        self._outputs = []
+        if trainer.world_size > 1 and torch.distributed.is_initialized():
+            parts: list[Any] = [None] * trainer.world_size
+            torch.distributed.all_gather_object(parts, outputs)
+            outputs = [o for part in parts for o in part]
+        return outputs
+
+    def folder(self, trainer: L.Trainer) -> Path:
+        """Where the files go (see ``dirpath``)."""
+        return Path(self.dirpath or trainer.log_dir or trainer.default_root_dir)
+
+    def _write_test(
+        self, trainer: L.Trainer, pl_module: Any, outputs: list[dict[str, torch.Tensor]]
+    ) -> Path:
+        index, scores, target = _ordered(outputs, "target")
+        assert target is not None
+        problem, names = pl_module.problem, list(pl_module.class_names)
+        utterances = trainer.datamodule.utterances  # type: ignore[attr-defined]
+        header = ["id", *problem.target_columns(names), *problem.score_columns(names)]
+        rows = [
+            [utterances[pos].id, *problem.target_cells(target[i]), *problem.score_cells(scores[i])]
+            for i, pos in enumerate(index)
+        ]
+        return self._write(self.folder(trainer) / TEST_FILE, header, rows)
+
+    def _write_predict(
+        self, trainer: L.Trainer, pl_module: Any, outputs: list[dict[str, torch.Tensor]]
+    ) -> Path:
+        index, scores, _ = _ordered(outputs, None)
+        problem, names = pl_module.problem, list(pl_module.class_names)
+        utterances = trainer.datamodule.utterances  # type: ignore[attr-defined]
+        predicted = problem.predicted(scores.numpy(), names)
+        header = ["id", "path", "text", "prediction", *problem.score_columns(names)]
+        rows = []
+        for i, pos in enumerate(index):
+            utt = utterances[pos]
+            path = "" if utt.audio_path is None else str(utt.audio_path)
+            rows.append([utt.id, path, utt.text, predicted[i], *problem.score_cells(scores[i])])
+        return self._write(self.folder(trainer) / PREDICT_FILE, header, rows)
+
+    @staticmethod
+    def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        tmp.replace(path)  # readers never see a half-written file
+        log.info("%d predictions written to %s", len(rows), path)
+        return path
+
+
+def _ordered(
+    outputs: list[dict[str, torch.Tensor]], target_key: str | None
+) -> tuple[list[int], torch.Tensor, torch.Tensor | None]:
+    """Manifest positions, scores and targets of every output, sorted by manifest position."""
+    index = torch.cat([o["index"] for o in outputs])
+    order = torch.argsort(index)
+    scores = torch.cat([o["scores"] for o in outputs])[order]
+    target = torch.cat([o[target_key] for o in outputs])[order] if target_key else None
+    return index[order].tolist(), scores, target
