@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from mmfa.datamodules.collate import FeatureDataset, collate
+from mmfa.datamodules.transforms import FeatureAugment, SpeakerStats, speaker_statistics
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
 from mmfa.features.pipeline import FeaturePipeline, FeatureReport, SampleRef
@@ -67,6 +68,11 @@ class EmotionDataModule(L.LightningDataModule):
         extract_workers: processes for audio extraction (``None``: all cores).
         on_bad_input: ``skip`` (count and report) or ``error`` (raise on the first bad utterance).
         seed: seed of the training-set shuffling.
+        speaker_norm: standardise each audio feature with its speaker's mean and std over all
+            that speaker's utterances (no labels used; see :mod:`mmfa.datamodules.transforms`).
+            Off by default (the paper feeds the MFCC as extracted).
+        augment: train-time augmentation of the audio features, e.g.
+            :class:`~mmfa.datamodules.transforms.FeatureAugment`; None (default): none.
     """
 
     #: Label names, in index order. Set by each corpus (may depend on init arguments).
@@ -90,6 +96,8 @@ class EmotionDataModule(L.LightningDataModule):
         extract_workers: int | None = None,
         on_bad_input: Literal["skip", "error"] = "skip",
         seed: int = 0,
+        speaker_norm: bool = False,
+        augment: FeatureAugment | None = None,
     ) -> None:
         super().__init__()
         if not (use_audio or use_text):
@@ -103,6 +111,9 @@ class EmotionDataModule(L.LightningDataModule):
         self.extract_workers = extract_workers
         self.on_bad_input = on_bad_input
         self.seed = seed
+        self.speaker_norm = speaker_norm
+        self.augment = augment
+        self._speaker_stats: SpeakerStats | None = None
         self._fold: str | None = fold  # checked on first use, see the `fold` property
         self._fold_checked = False
         self.utterances: list[Utterance] = []
@@ -283,8 +294,26 @@ class EmotionDataModule(L.LightningDataModule):
             self.setup()
         assert self._pipeline is not None
         return FeatureDataset(
-            self.refs[split], self.utterances, self._pipeline.audio_store, self._pipeline.text_store
+            self.refs[split],
+            self.utterances,
+            self._pipeline.audio_store,
+            self._pipeline.text_store,
+            speaker_stats=self.speaker_statistics() if self.speaker_norm else None,
+            audio_transform=self.augment if split == "train" else None,
         )
+
+    def speaker_statistics(self) -> SpeakerStats:
+        """Per-speaker audio mean/std over every usable utterance of the corpus (all splits)."""
+        if self._speaker_stats is None:
+            self._build()
+            assert self._pipeline is not None
+            store = self._pipeline.audio_store
+            if store is None:
+                raise ConfigError("data.speaker_norm needs audio features; data.use_audio is off")
+            self._speaker_stats = speaker_statistics(
+                (self.utterances[r.index].speaker, store.get_row(r.audio_row)) for r in self._refs
+            )
+        return self._speaker_stats
 
     def _eval_loader(self, split: str) -> DataLoader:
         dataset = self._dataset(split)

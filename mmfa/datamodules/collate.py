@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from mmfa.datamodules.transforms import FeatureTransform, SpeakerStats
 from mmfa.features.pipeline import SampleRef
 from mmfa.features.store import FeatureStore
 from mmfa.manifest import Utterance
@@ -64,11 +65,15 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         utterances: list[Utterance],
         audio_store: FeatureStore | None,
         text_store: FeatureStore | None,
+        speaker_stats: SpeakerStats | None = None,
+        audio_transform: FeatureTransform | None = None,
     ) -> None:
         self.refs = refs
         self.utterances = utterances
         self.audio_store = audio_store
         self.text_store = text_store
+        self.speaker_stats = speaker_stats  # per-speaker audio standardisation (None: off)
+        self.audio_transform = audio_transform  # train-time augmentation (None: off)
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -76,10 +81,14 @@ class FeatureDataset(Dataset[dict[str, Any]]):
     def __getitem__(self, i: int) -> dict[str, Any]:
         ref = self.refs[i]
         label = self.utterances[ref.index].label
+        audio = self.audio_store.get_row(ref.audio_row) if self.audio_store is not None else None
+        if audio is not None and self.speaker_stats is not None:
+            mean, std = self.speaker_stats[self.utterances[ref.index].speaker]
+            audio = (audio - mean) / std
+        if audio is not None and self.audio_transform is not None:
+            audio = self.audio_transform(audio)
         return {
-            "audio": self.audio_store.get_row(ref.audio_row)
-            if self.audio_store is not None
-            else None,
+            "audio": audio,
             "text": self.text_store.get_row(ref.text_row) if self.text_store is not None else None,
             "target": list(label) if isinstance(label, tuple) else label,
             "index": ref.index,

@@ -63,6 +63,13 @@ class MMFAFusion(Fusion):
     heads``; the projections are linear with biases (keras-multi-head's ``use_bias=True``); the L2
     term covers the four weight matrices, not the biases.
 
+    ``audio_path=True`` (an option beside the paper, off by default) also feeds the head the GAP
+    of A_1st, concatenated with the GAP of the fused sequence. In eq. (4) the audio only chooses
+    where to look in the text and the text supplies every value, so when the transcript carries
+    no emotion (fixed sentences, ASR errors) the paper's MMFA sits at chance; with the audio path
+    the head still sees what the audio-only model sees (the same self-attention + GAP vector),
+    so uninformative text cannot pull the result below audio alone.
+
     Args:
         audio_dim: encoded audio size (audio GRU units).
         text_dim: encoded text size (text GRU units).
@@ -73,6 +80,7 @@ class MMFAFusion(Fusion):
             ``l2 * sum(w^2)`` to the loss, which for plain SGD equals weight decay ``2 * l2``.
         head_hidden: units per FC layer of the head (paper: 80).
         head_dropout: dropout in the head (paper: 0.3).
+        audio_path: also give the head the pooled first-level audio (see above; default off).
     """
 
     def __init__(
@@ -85,6 +93,7 @@ class MMFAFusion(Fusion):
         l2: float = 1e-3,
         head_hidden: int = 80,
         head_dropout: float = 0.3,
+        audio_path: bool = False,
     ) -> None:
         super().__init__(audio_dim, text_dim, num_outputs)
         dim = text_dim if dim is None else dim
@@ -93,14 +102,15 @@ class MMFAFusion(Fusion):
                 f"MMFAFusion: dim={dim} must be a multiple of heads={heads} (dim "
                 f"defaults to text_dim); set fusion init_args dim or heads to fix it"
             )
-        self.heads, self.dim, self.l2 = heads, dim, l2
+        self.heads, self.dim, self.l2, self.audio_path = heads, dim, l2, audio_path
         self.audio_attention = SelfAttention(audio_dim)
         self.text_attention = SelfAttention(text_dim)
         self.w1 = keras_dense_init(nn.Linear(audio_dim, dim))  # queries from audio
         self.w2 = keras_dense_init(nn.Linear(audio_dim, dim))  # keys from audio
         self.w3 = keras_dense_init(nn.Linear(text_dim, dim))  # values from text
         self.w_o = keras_dense_init(nn.Linear(dim, dim))
-        self.head = ClassifierHead(dim, num_outputs, hidden=head_hidden, dropout=head_dropout)
+        head_in = dim + audio_dim if audio_path else dim  # (B, dim [+ audio_dim]) after GAP
+        self.head = ClassifierHead(head_in, num_outputs, hidden=head_hidden, dropout=head_dropout)
 
     def _split(self, x: Tensor) -> Tensor:
         """``(B, T, dim)`` -> ``(B, heads, T, d_k)``."""
@@ -130,7 +140,10 @@ class MMFAFusion(Fusion):
         )  # padded audio keys get no weight
         b, _, ta, _ = fused.shape
         fused = self.w_o(fused.transpose(1, 2).reshape(b, ta, self.dim))  # concat heads, W^O
-        return self.head(masked_mean(fused, audio_mask))  # GAP over valid audio steps
+        pooled = masked_mean(fused, audio_mask)  # GAP over valid audio steps
+        if self.audio_path:  # what AudioOnly's head sees, beside the fused vector
+            pooled = torch.cat([pooled, masked_mean(a_1st, audio_mask)], dim=-1)
+        return self.head(pooled)
 
     def l2_penalty(self) -> Tensor:
         """``l2 * sum(w^2)`` over W1, W2, W3 and W^O (Keras ``kernel_regularizer``)."""

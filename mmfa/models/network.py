@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import torch
 from torch import Tensor, nn
 
 from mmfa.fusion.base import Fusion, FusionFactory
@@ -52,6 +53,10 @@ class MMFANetwork(nn.Module):
         recurrent_dropout: DropConnect on the GRUs' recurrent weights (paper: 0.3; see
             :class:`~mmfa.models.encoder.ModalityEncoder`).
         l2: Keras ``l2`` on the GRU weight matrices (paper: 1e-4); the fusion has its own.
+        modality_dropout: in training, the probability that an utterance loses one of its two
+            modalities (audio or text, equally likely): its encoded sequence is zeroed, so the
+            model learns to serve with either modality alone. With it > 0, a modality may also
+            be None at inference (it is then fed as one zero step). Off (0) by default.
     """
 
     def __init__(
@@ -64,8 +69,12 @@ class MMFANetwork(nn.Module):
         text_factor: float = 4,
         recurrent_dropout: float = 0.3,
         l2: float = 1e-4,
+        modality_dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= modality_dropout <= 1.0:
+            raise ValueError(f"modality_dropout must be in [0, 1], got {modality_dropout}")
+        self.modality_dropout = modality_dropout
         self.audio_units = round(audio_factor * audio_dim)  # paper eq. (5)
         self.text_units = round(text_dim / text_factor)  # paper eq. (6)
         self.l2 = l2
@@ -108,12 +117,20 @@ class MMFANetwork(nn.Module):
                     f"{name}"
                 )
 
-    @staticmethod
     def _encode(
-        encoder: ModalityEncoder | None, name: str, x: Tensor | None, mask: Tensor | None
+        self,
+        encoder: ModalityEncoder | None,
+        name: str,
+        x: Tensor | None,
+        mask: Tensor | None,
+        batch: int,
     ) -> tuple[Tensor | None, Tensor | None]:
         if encoder is None:
             return None, None  # the fusion does not use this modality
+        if x is None and self.modality_dropout > 0:  # trained to do without: one zero step
+            param = next(encoder.parameters())
+            zeros = param.new_zeros(batch, 1, encoder.hidden_size)
+            return zeros, torch.ones(batch, 1, dtype=torch.bool, device=param.device)
         if x is None:
             raise ValueError(f"the fusion uses the {name} modality but the batch has {name}=None")
         mask = full_mask(x) if mask is None else mask
@@ -137,9 +154,21 @@ class MMFANetwork(nn.Module):
         Returns:
             ``(B, num_outputs)``.
         """
-        a, a_mask = self._encode(self.audio_encoder, "audio", audio, audio_mask)
-        t, t_mask = self._encode(self.text_encoder, "text", text, text_mask)
+        given = audio if audio is not None else text
+        batch = given.shape[0] if given is not None else 0
+        a, a_mask = self._encode(self.audio_encoder, "audio", audio, audio_mask, batch)
+        t, t_mask = self._encode(self.text_encoder, "text", text, text_mask, batch)
+        if self.training and self.modality_dropout > 0 and a is not None and t is not None:
+            a, t = self._drop_modality(a, t)
         return self.fusion(a, a_mask, t, t_mask)
+
+    def _drop_modality(self, a: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
+        """Zero the audio or the text ``(B, T, units)`` of a random subset of the utterances."""
+        drop = torch.rand(a.shape[0], device=a.device) < self.modality_dropout
+        audio_side = torch.rand(a.shape[0], device=a.device) < 0.5
+        keep_a = ~(drop & audio_side)
+        keep_t = ~(drop & ~audio_side)
+        return a * keep_a[:, None, None].to(a.dtype), t * keep_t[:, None, None].to(t.dtype)
 
     def l2_penalty(self) -> Tensor:
         """``l2 * sum(w^2)`` over the GRU weight matrices plus the fusion's own penalty.

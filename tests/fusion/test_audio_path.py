@@ -1,0 +1,62 @@
+"""MMFAFusion's audio path: the contract still holds, and constant text cannot silence the audio."""
+
+from __future__ import annotations
+
+import torch
+
+from mmfa.fusion.mmfa import MMFAFusion
+from mmfa.testing.contracts import FusionContract
+
+
+class TestMMFAWithAudioPath(FusionContract):
+    fusion_class = MMFAFusion
+    fusion_kwargs = {"dim": 8, "audio_path": True}
+
+
+def test_off_by_default_and_widens_the_head_when_on() -> None:
+    plain, with_path = MMFAFusion(6, 8, 3), MMFAFusion(6, 8, 3, audio_path=True)
+    assert not plain.audio_path
+    first = [m for m in plain.head.modules() if isinstance(m, torch.nn.Linear)][0]
+    first_ap = [m for m in with_path.head.modules() if isinstance(m, torch.nn.Linear)][0]
+    assert first.in_features == 8 and first_ap.in_features == 8 + 6
+
+
+def _audio_keyed_task(n: int = 64) -> tuple[torch.Tensor, ...]:
+    """Label = sign of the audio's first feature; the text is one repeated row for everyone.
+
+    With text rows that differ over time, the audio could still pick *which* rows to average
+    (a weak channel); with one repeated row every value of eq. (4) is the same.
+    """
+    gen = torch.Generator().manual_seed(0)
+    audio = torch.randn(n, 5, 6, generator=gen)
+    target = (audio[:, :, 0].mean(1) > 0).long()
+    audio[:, :, 0] += torch.where(target.bool(), 1.0, -1.0)[:, None]
+    text = torch.randn(1, 1, 8, generator=gen).expand(n, 4, -1).contiguous()
+    mask_a, mask_t = torch.ones(n, 5, dtype=torch.bool), torch.ones(n, 4, dtype=torch.bool)
+    return audio, mask_a, text, mask_t, target
+
+
+def _fit(fusion: MMFAFusion, data: tuple[torch.Tensor, ...], steps: int = 150) -> torch.Tensor:
+    audio, mask_a, text, mask_t, target = data
+    opt = torch.optim.Adam(fusion.parameters(), lr=1e-2)
+    fusion.train()
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(fusion(audio, mask_a, text, mask_t), target)
+        loss.backward()
+        opt.step()
+    fusion.eval()
+    with torch.no_grad():
+        return fusion(audio, mask_a, text, mask_t)
+
+
+def test_constant_text_leaves_the_paper_mmfa_constant_but_not_the_audio_path() -> None:
+    data = _audio_keyed_task()
+    target = data[-1]
+    torch.manual_seed(0)
+    plain = _fit(MMFAFusion(6, 8, 2, dim=8), data)
+    # eq. (4): only the text supplies the values, so one sentence gives one answer for all
+    assert torch.allclose(plain, plain[:1].expand_as(plain), atol=1e-5)
+    torch.manual_seed(0)
+    with_path = _fit(MMFAFusion(6, 8, 2, dim=8, audio_path=True), data)
+    assert (with_path.argmax(-1) == target).float().mean() > 0.9
