@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 
 from mmfa.datamodules.collate import FeatureDataset, collate
 from mmfa.datamodules.transforms import FeatureAugment, SpeakerStats, speaker_statistics
+from mmfa.datamodules.validation import check_manifest, check_ready, check_split_name
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
 from mmfa.features.pipeline import FeaturePipeline, FeatureReport, SampleRef
@@ -81,6 +82,9 @@ class EmotionDataModule(L.LightningDataModule):
     task_type: TaskType = "multiclass"
     #: Whether splits must be speaker-disjoint (checked at setup).
     speaker_independent: bool = False
+    #: Whether ``fit`` is followed by a test (so an empty test split fails before training);
+    #: the CLI sets it from ``--test_after_fit``.
+    test_after_fit: bool = True
 
     def __init__(
         self,
@@ -182,8 +186,10 @@ class EmotionDataModule(L.LightningDataModule):
         for ref in self._refs:
             split = self.split_of(self.utterances[ref.index])
             if split:
+                check_split_name(split, self.utterances[ref.index].id, type(self).__name__)
                 by_split[split].append(ref)
         self.refs = by_split
+        check_ready(self, stage)  # empty splits, batch size: before any training
         if self.speaker_independent:
             self.check_speaker_independence()
         sizes = ", ".join(f"{s} {len(r)}" for s, r in by_split.items())
@@ -277,6 +283,12 @@ class EmotionDataModule(L.LightningDataModule):
             raise MMFAError(
                 f"{type(self).__name__}: the manifest is empty (root={self.root}); check data.root"
             )
+        check_manifest(
+            self.utterances,
+            owner=type(self).__name__,
+            class_names=self.class_names,
+            task_type=self.task_type,
+        )
         pipeline = FeaturePipeline(
             self.cache_dir,
             self.audio,

@@ -27,6 +27,7 @@ EXPECTED_SKIPS = {
 
 class TinyCorpus(EmotionDataModule):
     class_names = ("a", "b")
+    test_after_fit = False  # train/val only: these tests never test after fitting
 
     def __init__(self, utterances: list[Utterance], **kwargs: object) -> None:
         self._utterances = utterances

@@ -98,3 +98,44 @@ def read_only(folder: Path) -> Iterator[Path]:
         # lazy: the test still holds memory-mapped shards open
         subprocess.run(["umount", "-l", str(view)], check=False, capture_output=True)
         view.rmdir()
+
+
+class ListCorpus:
+    """Factory of small datamodules over a given manifest, with fake extractors (no audio work)."""
+
+    @staticmethod
+    def make(
+        utterances: list[Utterance],
+        cache_dir: Path,
+        *,
+        class_names: tuple[str, ...] = ("a", "b"),
+        split_of=None,  # noqa: ANN001
+        **kwargs,  # noqa: ANN003
+    ):  # noqa: ANN205
+        from mmfa.datamodules.base import EmotionDataModule
+
+        class _Corpus(EmotionDataModule):
+            def load_manifest(self) -> list[Utterance]:
+                return list(utterances)
+
+            def split_of(self, utt: Utterance) -> str:
+                return split_of(utt) if split_of else utt.split
+
+        _Corpus.class_names = class_names
+        _Corpus.__name__ = "ListCorpus"
+        return _Corpus(
+            audio=FakeAudio(),  # type: ignore[arg-type]
+            text=FakeText(),  # type: ignore[arg-type]
+            cache_dir=str(cache_dir),
+            **kwargs,
+        )
+
+
+def split_corpus(folder: Path, sizes: dict[str, int]) -> list[Utterance]:
+    """Utterances with the given number per split, labels alternating over two classes."""
+    utts = write_corpus(folder, n=sum(sizes.values()))
+    splits = [s for s, n in sizes.items() for _ in range(n)]
+    return [
+        Utterance(u.id, u.audio_path, u.text, i % 2, f"spk{i}", split=s)
+        for i, (u, s) in enumerate(zip(utts, splits, strict=True))
+    ]

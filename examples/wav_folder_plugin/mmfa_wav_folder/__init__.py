@@ -4,7 +4,9 @@
       labels.csv          path,transcript,label,speaker[,split]
       audio/a001.wav      any sample rate, mono or stereo (mmfa resamples to 16 kHz mono)
 
-``path`` is relative to the folder. Without a ``split`` column the folds are leave-one-speaker-out:
+``path`` is relative to the folder; the utterance id is the path without its extension (with
+it, when two files differ only in extension, e.g. ``a.mp3`` and ``a.mp4``). The CSV must be UTF-8.
+Without a ``split`` column the folds are leave-one-speaker-out:
 fold ``<speaker>`` tests on that speaker, validates on the next speaker (in sorted order) and
 trains on the rest. With a ``split`` column (train/val/test) that split is used as is.
 """
@@ -12,6 +14,8 @@ trains on the rest. With a ``split`` column (train/val/test) that split is used 
 from __future__ import annotations
 
 import csv
+import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,8 @@ from mmfa.errors import ConfigError
 from mmfa.manifest import Utterance
 
 REQUIRED = ("path", "transcript", "label", "speaker")
+
+log = logging.getLogger(__name__)
 
 
 class WavFolderDataModule(EmotionDataModule):
@@ -42,7 +48,17 @@ class WavFolderDataModule(EmotionDataModule):
         **kwargs: Any,
     ) -> None:
         self.rows = _read_rows(Path(root).expanduser() / csv_name)
-        found = sorted({r["label"] for r in self.rows})
+        counts = Counter(r["label"] for r in self.rows)
+        found = sorted(counts)
+        if classes is None and len(self.rows) >= 10:
+            rare = [label for label in found if counts[label] == 1]
+            if rare:  # most likely a typo that would silently become a class of its own
+                log.warning(
+                    "%s: labels %s occur only once; if they are typos, fix them, or list the "
+                    "classes in data.classes so unknown labels are refused",
+                    csv_name,
+                    rare,
+                )
         self.class_names = tuple(classes or found)
         unknown = set(found) - set(self.class_names)
         if unknown:
@@ -54,9 +70,10 @@ class WavFolderDataModule(EmotionDataModule):
     def load_manifest(self) -> list[Utterance]:
         """One utterance per CSV row."""
         assert self.root is not None
+        stems = Counter(str(Path(r["path"]).with_suffix("")) for r in self.rows)
         return [
             Utterance(
-                id=str(Path(r["path"]).with_suffix("")),
+                id=_utterance_id(r["path"], stems),
                 audio_path=self.root / r["path"],
                 text=r["transcript"],
                 label=self.class_names.index(r["label"]),
@@ -79,13 +96,25 @@ class WavFolderDataModule(EmotionDataModule):
         return "test" if utt.speaker == self.fold else "val" if utt.speaker == val else "train"
 
 
+def _utterance_id(path: str, stems: Counter[str]) -> str:
+    """The path without extension, unless another file has the same stem (then the full path)."""
+    stem = str(Path(path).with_suffix(""))
+    return path if stems[stem] > 1 else stem
+
+
 def _read_rows(path: Path) -> list[dict[str, str]]:
     if not path.exists():
         raise ConfigError(
             f"{path} does not exist; data.root must hold a CSV with columns {', '.join(REQUIRED)}"
         )
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8`"
+        ) from exc
     if not rows:
         raise ConfigError(f"{path} has no rows")
     missing = [c for c in REQUIRED if c not in rows[0]]

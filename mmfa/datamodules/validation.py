@@ -1,0 +1,184 @@
+"""Manifest and split checks run at setup, so bad data stops a run before any training.
+
+Each check raises an :class:`~mmfa.errors.MMFAError` (or a :class:`~mmfa.errors.ConfigError`
+when a config key is at fault) that names the ids, values or key at fault and the fix. Without
+them a duplicated id or a misspelled label is silently accepted, and an empty test split or a
+one-utterance batch fails only after training, deep inside torchmetrics or BatchNorm.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
+
+from mmfa.errors import ConfigError, MMFAError
+from mmfa.manifest import SPLITS, Utterance
+
+if TYPE_CHECKING:
+    from mmfa.datamodules.base import EmotionDataModule
+
+__all__ = ["check_manifest", "check_ready", "check_split_name"]
+
+# Names people use for a split, and the one mmfa means.
+_SPLIT_ALIASES = {
+    "dev": "val",
+    "devel": "val",
+    "development": "val",
+    "valid": "val",
+    "validation": "val",
+    "eval": "val",
+    "training": "train",
+    "tr": "train",
+    "testing": "test",
+    "tst": "test",
+}
+# Which splits a Lightning stage reads.
+_STAGE_SPLITS = {
+    "fit": ("train", "val"),
+    "validate": ("val",),
+    "test": ("test",),
+    "predict": ("test",),  # prediction runs over the test split
+}
+_SHOW = 10  # ids shown in a message; the rest are counted
+
+
+def _some(items: Sequence[Any]) -> str:
+    shown = ", ".join(repr(i) for i in items[:_SHOW])
+    return shown + (f" and {len(items) - _SHOW} more" if len(items) > _SHOW else "")
+
+
+def check_split_name(split: str, utterance_id: str, owner: str) -> None:
+    """Raise unless ``split`` is ``train``, ``val``, ``test`` or ``""`` (left out).
+
+    Args:
+        split: the split an utterance was given.
+        utterance_id: the utterance, for the message.
+        owner: the datamodule's name, for the message.
+    """
+    if split == "" or split in SPLITS:
+        return
+    hint = _SPLIT_ALIASES.get(split.strip().lower())
+    fix = f"use {hint!r}" if hint else f"use one of {list(SPLITS)}, or '' to leave it out"
+    raise MMFAError(
+        f"{owner}: utterance {utterance_id!r} has split {split!r}, which mmfa does not know; "
+        f"{fix} (fix the split column of the manifest or the plugin's split_of())"
+    )
+
+
+def check_manifest(
+    utterances: Sequence[Utterance],
+    *,
+    owner: str,
+    class_names: Sequence[str],
+    task_type: str,
+) -> None:
+    """Unique ids, labels within the declared classes, known split names.
+
+    Args:
+        utterances: the corpus manifest.
+        owner: the datamodule's name, for messages.
+        class_names: the declared classes (label names in index order).
+        task_type: ``multiclass``, ``multilabel`` or ``regression``.
+
+    Raises:
+        MMFAError: naming the duplicated ids, or the first utterances with a bad label or split.
+    """
+    duplicates = [i for i, n in Counter(u.id for u in utterances).items() if n > 1]
+    if duplicates:
+        raise MMFAError(
+            f"{owner}: {len(duplicates)} utterance ids occur more than once: "
+            f"{_some(duplicates)}. Ids must be unique (features, predictions and folds are "
+            "keyed by id); fix the corpus files or the plugin's load_manifest()"
+        )
+    if task_type == "multiclass" and len(class_names) < 2:
+        raise MMFAError(
+            f"{owner}: {len(class_names)} class{'es' if len(class_names) != 1 else ''} "
+            f"({list(class_names)}); classification needs at least two. Check the label column "
+            "and the declared classes (e.g. data.classes)"
+        )
+    bad = [(u.id, u.label) for u in utterances if not _label_ok(u.label, task_type, class_names)]
+    if bad:
+        uid, value = bad[0]
+        raise MMFAError(
+            f"{owner}: {len(bad)} utterances have a label outside the declared "
+            f"{_expected(task_type, class_names)}, e.g. {uid!r} with label {value!r}"
+            + (f" (also {_some([i for i, _ in bad[1:]])})" if len(bad) > 1 else "")
+            + ". Fix the labels, or declare the classes they use"
+        )
+    for utt in utterances:
+        check_split_name(utt.split, utt.id, owner)
+
+
+def _label_ok(label: Any, task_type: str, class_names: Sequence[str]) -> bool:
+    if task_type == "multiclass":
+        return (
+            isinstance(label, Integral)
+            and not isinstance(label, bool)
+            and 0 <= int(label) < len(class_names)
+        )
+    if task_type == "multilabel":
+        return (
+            isinstance(label, tuple)
+            and len(label) == len(class_names)
+            and all(isinstance(v, Real) and math.isfinite(float(v)) for v in label)
+        )
+    return isinstance(label, Real) and not isinstance(label, bool) and math.isfinite(float(label))
+
+
+def _expected(task_type: str, class_names: Sequence[str]) -> str:
+    if task_type == "multiclass":
+        return f"classes (an int in 0..{len(class_names) - 1} for {list(class_names)})"
+    if task_type == "multilabel":
+        return f"labels (a tuple of {len(class_names)} finite values for {list(class_names)})"
+    return "range (a finite number)"
+
+
+def check_ready(dm: EmotionDataModule, stage: str | None) -> None:
+    """Check that the splits a stage needs hold data, and that training batches can be normed.
+
+    ``fit`` needs train and val, and test too when the run tests after fitting
+    (``dm.test_after_fit``): an empty test split must stop the run *before* training, not after.
+    ``validate`` needs val; ``test`` and ``predict`` need test; no stage (``None``) checks nothing.
+
+    Raises:
+        MMFAError: an empty split, named with its fold and the fix.
+        ConfigError: ``data.batch_size`` 1 or a one-utterance train split (the model's BatchNorm
+            needs at least two utterances per training batch).
+    """
+    if stage is None:
+        return
+    owner = f"{type(dm).__name__}{f' (fold {dm.fold})' if dm.fold else ''}"
+    needed = list(_STAGE_SPLITS.get(stage, ()))
+    if stage == "fit" and getattr(dm, "test_after_fit", True):
+        needed.append("test")
+    sizes = {s: len(dm.refs.get(s, [])) for s in SPLITS}
+    empty = [s for s in needed if sizes[s] == 0]
+    if empty:
+        why = (
+            "; fit tests the validation-selected checkpoint on test after training "
+            "(to train without a test split: --test_after_fit false on the command line, "
+            "datamodule.test_after_fit = False in Python)"
+            if "test" in empty and stage == "fit"
+            else ""
+        )
+        raise MMFAError(
+            f"{owner}: the {' and '.join(empty)} split{'s are' if len(empty) > 1 else ' is'} "
+            f"empty ({', '.join(f'{s} {n}' for s, n in sizes.items())} usable utterances)"
+            f"{why}. Fix the corpus' split column or the plugin's split_of(), choose another "
+            "fold (data.fold), or check the skipped-utterance report"
+        )
+    if stage != "fit":
+        return
+    if dm.batch_size < 2:
+        raise ConfigError(
+            f"data.batch_size={dm.batch_size}: the model's BatchNorm needs at least 2 "
+            "utterances per training batch; use data.batch_size 2 or more"
+        )
+    if sizes["train"] < 2:
+        raise MMFAError(
+            f"{owner}: the train split has {sizes['train']} usable utterance; the model's "
+            "BatchNorm needs at least 2 per training batch. Add training data or fix the split"
+        )
