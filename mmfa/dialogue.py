@@ -21,7 +21,7 @@ from mmfa.errors import ConfigError
 from mmfa.manifest import Utterance
 
 
-def check_context_size(size: int, key: str = "data.context") -> int:
+def check_context_size(size: int, key: str = "data.context_turns") -> int:
     """Validate a context size (number of earlier turns); returns it.
 
     Raises:

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
+from mmfa.dialogue import check_context_size, earlier_turns
 from mmfa.errors import ConfigError
 from mmfa.manifest import Utterance
 
@@ -95,6 +96,8 @@ def read_iemocap_with_report(
     root: Path,
     label_set: str = "4class",
     scenario: Literal["improvised", "mixed"] = "mixed",
+    context_turns: int = 0,
+    context_speakers: bool = True,
 ) -> tuple[list[Utterance], dict[str, int]]:
     """Read the IEMOCAP manifest and count what was left out.
 
@@ -102,6 +105,11 @@ def read_iemocap_with_report(
         root: the ``IEMOCAP_full_release`` folder (holding ``Session1`` ... ``Session5``).
         label_set: ``"4class"`` or ``"8class"`` (see :data:`IEMOCAP_LABEL_SETS`).
         scenario: ``"improvised"`` (impro dialogs only) or ``"mixed"`` (all dialogs).
+        context_turns: fill each utterance's ``context`` with up to this many earlier turns of
+            its dialog, ordered by start time: every transcribed turn counts, labelled or not,
+            of either speaker (cross-talk lines excepted); never later turns, never labels.
+            0, the paper's setting, gives none. See :mod:`mmfa.dialogue`.
+        context_speakers: prefix each context turn with its speaker (``"Ses01F: "``).
 
     Returns:
         The utterances (``split=""``: folds decide; ``extra`` holds ``dialog`` and ``code``) and
@@ -117,6 +125,7 @@ def read_iemocap_with_report(
         raise ConfigError(f"label_set={label_set!r}: use one of {sorted(IEMOCAP_LABEL_SETS)}")
     if scenario not in ("improvised", "mixed"):
         raise ConfigError(f"scenario={scenario!r}: use 'improvised' or 'mixed'")
+    check_context_size(context_turns, "context_turns")
     root = Path(root)
     sessions = sorted(root.glob("Session[1-5]")) if root.is_dir() else []
     if not sessions:
@@ -137,6 +146,8 @@ def read_iemocap_with_report(
     out: list[Utterance] = []
     for session in sessions:
         texts: dict[str, str] = {}
+        # dialog -> (start time, turn id, text) of every transcribed turn, for the context.
+        dialog_turns: dict[str, list[tuple[float, str, str]]] = {}
         for path in _text_files(session / "dialog" / "transcriptions"):
             for line in _read_lines(path):
                 if not line.strip():
@@ -147,7 +158,18 @@ def read_iemocap_with_report(
                 elif _CROSSTALK.search(match.group(1)):
                     counts["crosstalk_lines"] += 1
                 else:
-                    texts.setdefault(match.group(1), match.group(4).strip())
+                    turn_id, text = match.group(1), match.group(4).strip()
+                    if turn_id not in texts:
+                        texts[turn_id] = text
+                        dialog_turns.setdefault(turn_id.rsplit("_", 1)[0], []).append(
+                            (float(match.group(2)), turn_id, text)
+                        )
+        context: dict[str, tuple[str, ...]] = {}
+        for turns in dialog_turns.values() if context_turns else ():
+            turns.sort()
+            spoken = [(speaker_of(turn_id), text) for _, turn_id, text in turns]
+            found = earlier_turns(spoken, context_turns, context_speakers)
+            context.update((turn_id, c) for (_, turn_id, _), c in zip(turns, found, strict=True))
         for path in _text_files(session / "dialog" / "EmoEvaluation"):
             for line in _read_lines(path):
                 match = _SUMMARY.match(line)
@@ -177,6 +199,7 @@ def read_iemocap_with_report(
                         speaker=speaker_of(utt_id),
                         group="improvised" if improvised else "scripted",
                         extra={"dialog": dialog, "code": code},
+                        context=context.get(utt_id, ()),
                     )
                 )
     return out, dict(counts)
@@ -186,9 +209,11 @@ def read_iemocap(
     root: Path,
     label_set: str = "4class",
     scenario: Literal["improvised", "mixed"] = "mixed",
+    context_turns: int = 0,
+    context_speakers: bool = True,
 ) -> list[Utterance]:
     """Read the IEMOCAP manifest; see :func:`read_iemocap_with_report` (same arguments)."""
-    return read_iemocap_with_report(root, label_set, scenario)[0]
+    return read_iemocap_with_report(root, label_set, scenario, context_turns, context_speakers)[0]
 
 
 def iemocap_folds() -> list[tuple[str, str, str]]:

@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
+from mmfa.dialogue import add_dialogue_context, check_context_size
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.manifest import Utterance
 
@@ -177,6 +178,8 @@ def read_meld_with_report(
     root: Path,
     target: Literal["emotion", "sentiment"] = "emotion",
     with_audio: bool = True,
+    context_turns: int = 0,
+    context_speakers: bool = True,
 ) -> tuple[list[Utterance], dict[str, int]]:
     """Read the MELD manifest and count clip problems.
 
@@ -186,6 +189,10 @@ def read_meld_with_report(
         target: label by ``emotion`` (7 classes) or ``sentiment`` (3 classes).
         with_audio: ``False`` for text-only runs: only the CSVs are needed, ``audio_path`` is
             ``None``.
+        context_turns: fill each utterance's ``context`` with the text of up to this many
+            earlier utterances of its dialogue (``Utterance_ID`` order; never later ones, never
+            labels); 0, the paper's setting, gives none. See :mod:`mmfa.dialogue`.
+        context_speakers: prefix each context turn with ``"Speaker: "``.
 
     Returns:
         Utterances ``{split}_dia{D}_utt{U}`` (speaker = the Speaker column, group = ``dia{D}``,
@@ -199,6 +206,7 @@ def read_meld_with_report(
     """
     if target not in ("emotion", "sentiment"):
         raise ConfigError(f"target={target!r}: use 'emotion' or 'sentiment'")
+    check_context_size(context_turns, "context_turns")
     classes = MELD_EMOTIONS if target == "emotion" else MELD_SENTIMENTS
     root = Path(root)
     counts: Counter[str] = Counter(missing_clip=0, known_bad_clip=0, repaired_chars=0, bad_time=0)
@@ -238,6 +246,15 @@ def read_meld_with_report(
                     extra={"season": row["season"], "episode": row["episode"], **times},
                 )
             )
+    # Dialogue ids restart in every split: a dialogue is (split, Dialogue_ID); the id ends in
+    # its Utterance_ID.
+    out = add_dialogue_context(
+        out,
+        context_turns,
+        dialogue_of=lambda u: (u.split, u.group),
+        position_of=lambda u: int(u.id.rsplit("_utt", 1)[1]),
+        speaker_names=context_speakers,
+    )
     return out, dict(counts)
 
 
@@ -245,6 +262,8 @@ def read_meld(
     root: Path,
     target: Literal["emotion", "sentiment"] = "emotion",
     with_audio: bool = True,
+    context_turns: int = 0,
+    context_speakers: bool = True,
 ) -> list[Utterance]:
     """Read the MELD manifest; see :func:`read_meld_with_report` (same arguments)."""
-    return read_meld_with_report(root, target, with_audio)[0]
+    return read_meld_with_report(root, target, with_audio, context_turns, context_speakers)[0]

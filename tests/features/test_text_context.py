@@ -66,7 +66,7 @@ def test_format_turn_normalises_whitespace() -> None:
 
 @pytest.mark.parametrize("size", [-1, 1.5, "2", True])
 def test_bad_context_size_names_the_key(size: object) -> None:
-    with pytest.raises(ConfigError, match="data.context"):
+    with pytest.raises(ConfigError, match="data.context_turns"):
         check_context_size(size)  # type: ignore[arg-type]
 
 
