@@ -1,8 +1,9 @@
-"""Test-wide settings: no network, caches in a temporary folder, W&B offline."""
+"""Test-wide settings: no network, caches in a temporary folder removed at exit, W&B offline."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,8 +20,10 @@ for var in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"
 
 import pytest  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MMFA_SHARED", REPO.parent / "shared"))
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's cache and W&B folder (subprocesses started by tests have ended)."""
+    shutil.rmtree(_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mmfa.datamodules.iemocap import IEMOCAPDataModule
     from mmfa.datamodules.meld import MELDDataModule
     from mmfa.datamodules.mosei import MOSEIDataModule
+    from mmfa.datamodules.ravdess import RAVDESSDataModule
     from mmfa.datamodules.synthetic import SyntheticDataModule
 
 _EXPORTS = {
@@ -24,6 +25,7 @@ _EXPORTS = {
     "IEMOCAPDataModule": "mmfa.datamodules.iemocap",
     "MELDDataModule": "mmfa.datamodules.meld",
     "MOSEIDataModule": "mmfa.datamodules.mosei",
+    "RAVDESSDataModule": "mmfa.datamodules.ravdess",
     "SyntheticDataModule": "mmfa.datamodules.synthetic",
 }
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "IEMOCAPDataModule",
     "MELDDataModule",
     "MOSEIDataModule",
+    "RAVDESSDataModule",
     "SyntheticDataModule",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

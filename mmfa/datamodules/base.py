@@ -20,7 +20,6 @@ import torch
 from torch.utils.data import DataLoader
 
 from mmfa.datamodules.collate import FeatureDataset, collate
-from mmfa.datamodules.sampler import BucketBatchSampler, store_lengths
 from mmfa.datamodules.transforms import FeatureAugment, SpeakerStats, speaker_statistics
 from mmfa.datamodules.validation import check_manifest, check_ready, check_split_name
 from mmfa.errors import ConfigError, MMFAError
@@ -70,10 +69,6 @@ class EmotionDataModule(L.LightningDataModule):
         extract_workers: processes for audio extraction (``None``: all cores).
         on_bad_input: ``skip`` (count and report) or ``error`` (raise on the first bad utterance).
         seed: seed of the training-set shuffling.
-        bucketing: group training utterances of similar length into batches (shuffled and
-            seeded per epoch, DDP-aware, every utterance once per epoch; see
-            :mod:`mmfa.datamodules.sampler`); ``False``: plain shuffled batches. Evaluation
-            batches keep manifest order either way.
         speaker_norm: standardise each audio feature with its speaker's mean and std over all
             that speaker's utterances (no labels used; see :mod:`mmfa.datamodules.transforms`).
             Off by default (the paper feeds the MFCC as extracted).
@@ -105,7 +100,6 @@ class EmotionDataModule(L.LightningDataModule):
         extract_workers: int | None = None,
         on_bad_input: Literal["skip", "error"] = "skip",
         seed: int = 0,
-        bucketing: bool = True,
         speaker_norm: bool = False,
         augment: FeatureAugment | None = None,
     ) -> None:
@@ -121,7 +115,6 @@ class EmotionDataModule(L.LightningDataModule):
         self.extract_workers = extract_workers
         self.on_bad_input = on_bad_input
         self.seed = seed
-        self.bucketing = bucketing
         self.speaker_norm = speaker_norm
         self.augment = augment
         self._speaker_stats: SpeakerStats | None = None
@@ -203,38 +196,17 @@ class EmotionDataModule(L.LightningDataModule):
         log.info("%s%s: %s utterances", type(self).__name__, self._fold_text(), sizes)
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches, length-bucketed unless ``data.bucketing`` is false.
-
-        Bucketed batches use every utterance once per epoch in batches of nearly equal size;
-        plain shuffled batches drop the last incomplete one (BatchNorm needs more than one).
-        """
+        """Shuffled training batches (the last incomplete batch is dropped: BatchNorm needs >1)."""
         dataset = self._dataset("train")
-        order: dict[str, Any]
-        if self.bucketing:
-            order = {"batch_sampler": self._bucket_sampler(dataset)}
-        else:
-            order = {
-                "batch_size": self.batch_size,
-                "shuffle": True,
-                "generator": torch.Generator().manual_seed(self.seed),
-                "drop_last": len(dataset) > self.batch_size,
-            }
-        return DataLoader(dataset, collate_fn=collate, num_workers=self.num_workers, **order)
-
-    def _bucket_sampler(self, dataset: FeatureDataset) -> BucketBatchSampler:
-        """Length-bucketed batches of ``dataset`` (audio frames; words for text-only runs)."""
-        audio = dataset.audio_store is not None
-        store = dataset.audio_store if audio else dataset.text_store
-        rows = [ref.audio_row if audio else ref.text_row for ref in dataset.refs]
-        trainer = self._trainer_or_none()
-        world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
-        return BucketBatchSampler(
-            None,
-            self.batch_size,
-            lengths=store_lengths(store, rows),
-            seed=self.seed,
-            num_replicas=world,
-            rank=rank,
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=True,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+            generator=generator,
+            drop_last=len(dataset) > self.batch_size,
         )
 
     def val_dataloader(self) -> DataLoader:
@@ -253,7 +225,7 @@ class EmotionDataModule(L.LightningDataModule):
     def check_speaker_independence(self) -> None:
         """Raise if a speaker is in two of train/val/test, or a split needed for selection is empty.
 
-        EVALUATION.md: speaker-independent folds are checked, not assumed.
+        Speaker-independent folds are checked, not assumed (docs/evaluation.md).
         """
         speakers = {
             s: {self.utterances[r.index].speaker for r in refs} for s, refs in self.refs.items()
@@ -361,7 +333,7 @@ class EmotionDataModule(L.LightningDataModule):
         trainer = self._trainer_or_none()
         if trainer is not None and trainer.world_size > 1:
             # The default DistributedSampler repeats samples to even out ranks, which skews
-            # metrics (ENVIRONMENT.md); this one gives each sample to exactly one rank.
+            # metrics (docs/evaluation.md); this one gives each sample to exactly one rank.
             from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 
             sampler = UnrepeatedDistributedSampler(

@@ -2,7 +2,7 @@
 
 :class:`MFCCExtractor` runs ``mfcc.conf`` (39 values per frame, about 20 frames per second) and
 mean-normalises each utterance in numpy, because openSMILE's ``cFullinputMean`` is broken in
-this build (docs ENVIRONMENT.md). :meth:`MFCCExtractor.extract_many` spreads utterances over
+this build (docs/performance.md). :meth:`MFCCExtractor.extract_many` spreads utterances over
 processes; one openSMILE run is single-threaded and costs about 10 ms plus 5 ms per second of
 audio, so per-utterance parallelism is what scales.
 """
@@ -188,7 +188,7 @@ class MFCCExtractor(AudioFrontEnd):
                 f"openSMILE returned NaN/Inf features ({feats.shape[0]} frames); check the audio",
             )
         if self.normalise:
-            # Paper Sec. III.A; done here because cFullinputMean is broken (ENVIRONMENT.md).
+            # Paper Sec. III.A; done here because cFullinputMean is broken (docs/performance.md).
             # The mean is taken in float64 so column means come out ~0 in float32 too.
             feats = np.ascontiguousarray(feats - feats.mean(axis=0, dtype=np.float64), np.float32)
         return feats

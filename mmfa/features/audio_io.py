@@ -2,7 +2,7 @@
 
 wav/flac/ogg (IEMOCAP, CMU-MOSEI) are read with soundfile, which seeks, so a segment cut from a
 whole-video wav (CMU-MOSEI) reads only its frames. mp4 and other containers (MELD) are decoded
-with PyAV; torchaudio/torchcodec cannot be used beside the CPU torch (docs ENVIRONMENT.md).
+with PyAV; torchaudio/torchcodec cannot be used beside the CPU torch (docs/performance.md).
 Both paths downmix by averaging channels and resample with ``scipy.signal.resample_poly``, so
 the same sound gives the same samples whatever the container.
 
@@ -24,7 +24,7 @@ __all__ = ["MIN_SAMPLES", "SILENCE_PEAK", "TARGET_SAMPLE_RATE", "audio_duration"
 
 TARGET_SAMPLE_RATE = 16000
 # One 100 ms analysis frame (paper Sec. III.A); openSMILE returns an all-NaN row for less
-# (docs ENVIRONMENT.md).
+# (docs/performance.md).
 MIN_SAMPLES = 1600
 # About -80 dBFS: below it MFCC log-energies are dominated by the log floor, not by speech.
 SILENCE_PEAK = 1e-4

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
         write_fake_iemocap,
         write_fake_meld,
         write_fake_mosei,
+        write_fake_ravdess,
     )
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "write_fake_iemocap",
     "write_fake_meld",
     "write_fake_mosei",
+    "write_fake_ravdess",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {name: fakes.__name__ for name in __all__})

@@ -81,7 +81,7 @@ def test_utterance_fields(corpus: Path, expected: dict[str, Any]) -> None:
 
 
 def test_non_utf8_transcript_is_decoded(corpus: Path, expected: dict[str, Any]) -> None:
-    # FORMATS.md: some transcripts are not clean UTF-8; the fake writes "café" as cp1252.
+    # Some transcripts are not clean UTF-8; the fake writes "café" as cp1252.
     cafe = [k for k, v in expected["utterances"].items() if "café" in (v["text"] or "")]
     assert len(cafe) == 1
     utts = {u.id: u for u in read_iemocap(corpus, "4class")}

@@ -1,4 +1,4 @@
-"""The MELD reader on a fake MELD.Raw tree, and on the real CSVs when shared/ is there."""
+"""The MELD reader on a fake MELD.Raw tree, and on the real CSVs when $MMFA_REAL_DATA has them."""
 
 from __future__ import annotations
 
@@ -25,8 +25,10 @@ from mmfa.errors import ConfigError, MMFAError
 from mmfa.manifest import Utterance
 from mmfa.testing.fakes import fake_expected, write_fake_meld
 
-SHARED = Path(os.environ.get("MMFA_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-REAL_MELD = SHARED / "data" / "meld"
+#: Optional real data: a folder holding ``meld/`` (the three CSVs, and the 2019 originals in
+#: ``meld/original_2019_cp1252/``). Unset, the real-data tests skip; nothing else is assumed.
+REAL_DATA = os.environ.get("MMFA_REAL_DATA", "")
+REAL_MELD = Path(REAL_DATA) / "meld"
 
 
 def _index(u: Utterance) -> int:
@@ -45,7 +47,7 @@ def expected(corpus: Path) -> dict[str, Any]:
 
 
 def test_repair_cp1252() -> None:
-    # FORMATS.md: U+0092 is ’, U+0085 …, U+0097 —, U+0091/93/94 quotes, U+0096 –.
+    # docs/corpus_formats.md: U+0092 is ’, U+0085 …, U+0097 —, U+0091/93/94 quotes, U+0096 –.
     assert repair_cp1252("can\x92t\x85 \x97 \x91a\x93b\x94 \x96") == "can’t… — ‘a“b” –"
     assert repair_cp1252("café ’ plain") == "café ’ plain"  # already-good text is untouched
     assert repair_cp1252("a\x81b\x8d\x8f\x90\x9dc") == "abc"  # no cp1252 character: dropped
@@ -55,8 +57,8 @@ def test_repair_cp1252() -> None:
     ("stamp", "seconds"),
     [
         ("00:16:16,059", 976.059),
-        ("0:36:59,425", 2219.425),  # FORMATS.md: 1-digit hours
-        ("00:05:11,82", 311.082),  # FORMATS.md: 2-digit ms, an integer count of ms
+        ("0:36:59,425", 2219.425),  # 1-digit hours
+        ("00:05:11,82", 311.082),  # 2-digit ms, an integer count of ms
         ("1:00:00,5", 3600.005),
         ("00:00:01.250", 1.25),
     ],
@@ -151,11 +153,11 @@ def test_missing_csv_and_bad_target(corpus: Path, tmp_path: Path) -> None:
         read_meld(corpus, target="valence")  # type: ignore[arg-type]
 
 
-# --- the real CSVs (shared/data/meld), when present -------------------------------------------
+# --- the real CSVs ($MMFA_REAL_DATA/meld), when present -----------------------------------------
 
 needs_real = pytest.mark.skipif(
-    not (REAL_MELD / "train_sent_emo.csv").is_file(),
-    reason=f"real MELD CSVs not found at {REAL_MELD} (set MMFA_SHARED to the shared/ folder)",
+    not (REAL_DATA and (REAL_MELD / "train_sent_emo.csv").is_file()),
+    reason="real MELD CSVs: set MMFA_REAL_DATA to a folder holding meld/train_sent_emo.csv ...",
 )
 
 
@@ -164,7 +166,7 @@ def test_real_csvs_counts() -> None:
     utts = read_meld(REAL_MELD, with_audio=False)
     assert Counter(u.split for u in utts) == {"train": 9989, "val": 1109, "test": 2610}
     counts = Counter((u.split, MELD_EMOTIONS[_index(u)]) for u in utts)
-    want = {  # FORMATS.md, train/dev/test
+    want = {  # train/dev/test, docs/corpus_formats.md
         "neutral": (4710, 470, 1256), "joy": (1743, 163, 402), "surprise": (1205, 150, 281),
         "anger": (1109, 153, 345), "sadness": (683, 111, 208), "disgust": (271, 22, 68),
         "fear": (268, 40, 50),

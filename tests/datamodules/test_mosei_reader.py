@@ -1,4 +1,4 @@
-"""The CMU-MOSEI reader on a fake raw release, and the real segment table when shared/ is there."""
+"""The CMU-MOSEI reader on a fake raw release, and on the real segment table when available."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from mmfa.corpora.mosei import read_mosei, read_mosei_folds, read_mosei_with_rep
 from mmfa.errors import ConfigError
 from mmfa.testing.fakes import fake_expected, write_fake_mosei
 
-SHARED = Path(os.environ.get("MMFA_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-REAL_TABLE = SHARED / "data" / "mosei" / "CMU_MOSEI_Labels.csv"
+#: Optional real data: a folder holding ``mosei/CMU_MOSEI_Labels.csv``. Unset, the real-data test
+#: skips; nothing else is assumed.
+REAL_DATA = os.environ.get("MMFA_REAL_DATA", "")
+REAL_TABLE = Path(REAL_DATA) / "mosei" / "CMU_MOSEI_Labels.csv"
 
 
 @pytest.fixture(scope="module")
@@ -127,16 +129,16 @@ def test_missing_files_are_named(corpus: Path, tmp_path: Path) -> None:
         read_mosei(corpus, "emotion7")  # type: ignore[arg-type]
 
 
-# --- the real segment table (shared/data/mosei), when present ---------------------------------
+# --- the real segment table ($MMFA_REAL_DATA/mosei), when present -------------------------------
 
 
 @pytest.mark.skipif(
-    not REAL_TABLE.is_file(),
-    reason=f"real MOSEI segment table not found at {REAL_TABLE} (set MMFA_SHARED)",
+    not (REAL_DATA and REAL_TABLE.is_file()),
+    reason="real MOSEI table: set MMFA_REAL_DATA to a folder holding mosei/CMU_MOSEI_Labels.csv",
 )
 def test_real_table_folds() -> None:
     folds = read_mosei_folds(REAL_TABLE.parent)
-    # FORMATS.md says 2,249 / 300 / 678 videos; 2 test videos have no labelled segment, so a
+    # The standard folds have 2,249 / 300 / 678 videos; 2 test videos have no labelled segment, so a
     # table of labelled segments can only name 676 of them.
     assert Counter(folds.values()) == {"train": 2249, "val": 300, "test": 676}
     with REAL_TABLE.open(encoding="utf-8", newline="") as f:

@@ -4,7 +4,7 @@ import os
 import pickle
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on the network (ENVIRONMENT.md)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on the network (docs/performance.md)
 
 import numpy as np
 import pytest

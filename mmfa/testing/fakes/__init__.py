@@ -24,17 +24,20 @@ if TYPE_CHECKING:
     from mmfa.testing.fakes.iemocap import write_fake_iemocap
     from mmfa.testing.fakes.meld import write_fake_meld
     from mmfa.testing.fakes.mosei import write_fake_mosei
+    from mmfa.testing.fakes.ravdess import write_fake_ravdess
 
 _EXPORTS = {
     "fake_expected": "mmfa.testing.fakes._common",
     "write_fake_iemocap": "mmfa.testing.fakes.iemocap",
     "write_fake_meld": "mmfa.testing.fakes.meld",
     "write_fake_mosei": "mmfa.testing.fakes.mosei",
+    "write_fake_ravdess": "mmfa.testing.fakes.ravdess",
 }
 __all__ = [
     "fake_expected",
     "write_fake_iemocap",
     "write_fake_meld",
     "write_fake_mosei",
+    "write_fake_ravdess",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
