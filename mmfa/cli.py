@@ -14,6 +14,8 @@ USAGE_EXTRA = """
 mmfa-specific commands:
   mmfa cv --config FILE   cross-validate every fold, then write a report (docs/experiments.md)
   mmfa ablate ...         a grid of cross-validations and a comparison table
+  mmfa predict --ckpt_path CKPT --input FOLDER|FILES|MANIFEST --out preds.csv
+                          a trained model on your own recordings (no config needed)
   mmfa plugins            list installed datamodule and fusion plugins (nothing imported)
   mmfa --version          print the version
 """
@@ -40,6 +42,12 @@ def main(argv: list[str] | None = None) -> None:
 
         ablate_main(args[1:])
         return
+    if args[:1] == ["predict"]:
+        from mmfa.predict_files import predict_files_main, wants_files
+
+        if wants_files(args[1:]):
+            predict_files_main(args[1:])
+            return
     from mmfa.lightning_cli import run_cli
 
     if args[:1] in (["-h"], ["--help"]):

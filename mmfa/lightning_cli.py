@@ -21,6 +21,7 @@ from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from mmfa.callbacks.predictions import PredictionWriter
+from mmfa.checkpoints import check_remote, inference_spec
 from mmfa.datamodules.base import EmotionDataModule
 from mmfa.logs import setup_logging
 from mmfa.models.task import EmotionTask
@@ -89,6 +90,13 @@ class MMFACLI(LightningCLI):
         )
         parser.add_lightning_class_args(PredictionWriter, "predictions")
         parser.add_argument(
+            "--allow_remote_checkpoint",
+            type=bool,
+            default=False,
+            help="allow a URL as ckpt_path (it is still loaded with weights_only=True); "
+            "checkpoints must come from a source you trust",
+        )
+        parser.add_argument(
             "--test_after_fit",
             type=bool,
             default=True,
@@ -96,14 +104,23 @@ class MMFACLI(LightningCLI):
         )
 
     def before_instantiate_classes(self) -> None:
-        """For a cv fold: send the configured loggers and outputs into the fold's folder."""
+        """Refuse remote checkpoints; for a cv fold, send loggers and outputs to its folder."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        check_remote(config.get("ckpt_path"), bool(config.get("allow_remote_checkpoint")))
+        if "weights_only" in config and config.get("weights_only") is None:
+            config.weights_only = True  # never unpickle code from a checkpoint
         if self.fold_target is None:
             return
-        config = self.config[self.subcommand] if self.subcommand else self.config
         target = self.fold_target
         config.trainer.default_root_dir = str(target.folder)
         config.predictions.dirpath = str(target.folder)
         config.trainer.logger = _fold_loggers(config.trainer.logger, target)
+
+    def instantiate_classes(self) -> None:
+        """Instantiate, then give the task what its checkpoints must carry for inference."""
+        super().instantiate_classes()
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        self.model.inference_spec = inference_spec(config, self.datamodule, self.model)
 
     def after_fit(self) -> None:
         """Test the validation-selected checkpoint (never the last one, never chosen on test)."""
@@ -128,7 +145,9 @@ def test_best(
             "no validation-selected checkpoint (is a ModelCheckpoint monitoring a "
             "val/ metric configured?); testing the final weights"
         )
-    trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=verbose)
+    trainer.test(
+        model, datamodule=datamodule, ckpt_path=best or None, verbose=verbose, weights_only=True
+    )
     return best or None
 
 

@@ -239,6 +239,14 @@ class TextFeatureExtractor:
             )
         self._tokenizer, self._encoder = tokenizer, encoder.eval().to(self.device)
         self._dim = int(encoder.config.hidden_size)
+        log.info(
+            "text encoder: %s (%s, %d layers, %d-dim) from %s",
+            self.model,
+            type(encoder).__name__,
+            int(getattr(encoder.config, "num_hidden_layers", 0)),
+            self._dim,
+            self.path,
+        )
 
     def extract_many(
         self,

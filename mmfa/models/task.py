@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 from torchmetrics import MeanMetric
 
+from mmfa.checkpoints import SPEC_KEY, feature_mismatch
 from mmfa.errors import ConfigError
 from mmfa.fusion.base import Fusion, FusionFactory
 from mmfa.models.network import MMFANetwork
@@ -92,6 +93,9 @@ class EmotionTask(L.LightningModule):
         # (tests/experiments/test_ddp.py).
         self.val_loss = MeanMetric()
         self.test_metrics = metrics.clone(prefix="test/")
+        #: What inference needs besides the weights (:mod:`mmfa.checkpoints`); the CLI sets it,
+        #: every checkpoint saved carries it, and a loaded one restores it.
+        self.inference_spec: dict[str, Any] | None = None
 
     @property
     def fusion(self) -> Fusion:
@@ -149,6 +153,42 @@ class EmotionTask(L.LightningModule):
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
         """Scores (probabilities or values) per utterance, with their manifest positions."""
         return {"index": batch["index"].detach().cpu(), "scores": self._scores(self(batch)).cpu()}
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Store the inference record (plain data) beside the weights."""
+        if self.inference_spec is not None:
+            checkpoint[SPEC_KEY] = self.inference_spec
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the inference record of the checkpoint being loaded."""
+        self.inference_spec = checkpoint.get(SPEC_KEY, self.inference_spec)
+
+    def _check_features(self) -> None:
+        """Refuse to evaluate a checkpoint on features computed with other settings."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if self.inference_spec is None or datamodule is None:
+            return
+        differences = feature_mismatch(self.inference_spec, datamodule)
+        if differences:
+            raise ConfigError(
+                "the checkpoint was trained on other features than this configuration computes:\n  "
+                + "\n  ".join(differences)
+                + "\nSet the same data.audio / data.text options as in training (or use "
+                "`mmfa predict --ckpt_path ... --input ...`, which needs no config)."
+            )
+
+    def on_validation_start(self) -> None:
+        """Check the features match the checkpoint's."""
+        self._check_features()
+
+    def on_test_start(self) -> None:
+        """Check the features match the checkpoint's."""
+        self._check_features()
+
+    def on_predict_start(self) -> None:
+        """Check the features match the checkpoint's."""
+        self._check_features()
 
     # -- optimisation (Appendix A) ---------------------------------------------------------------
     def configure_optimizers(self) -> Any:
