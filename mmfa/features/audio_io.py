@@ -7,8 +7,10 @@ Both paths downmix by averaging channels and resample with ``scipy.signal.resamp
 the same sound gives the same samples whatever the container.
 
 Every failure is a :class:`~mmfa.errors.BadInputError` with one of the reason tags ``missing``,
-``unreadable``, ``empty``, ``non_finite``, ``too_short`` or ``silent``, so the pipeline can count
-skips per reason.
+``unreadable``, ``truncated``, ``empty``, ``non_finite``, ``out_of_range``, ``too_short`` or
+``silent``, so the pipeline can count skips per reason. libsndfile reads a truncated wav without a
+word (it trusts the file length over the header), and clipping a float signal beyond full scale
+changes the sound, so both are checked here rather than used as they come.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ TARGET_SAMPLE_RATE = 16000
 MIN_SAMPLES = 1600
 # About -80 dBFS: below it MFCC log-energies are dominated by the log floor, not by speech.
 SILENCE_PEAK = 1e-4
+
+# Float files store full scale as +-1.0; beyond this a file was exported with the wrong scale.
+FULL_SCALE = 1.0
+# Unknown-length markers writers put in a streamed wav's data size.
+_UNKNOWN_SIZES = frozenset({0, 0xFFFFFFFF})
 
 # Containers libsndfile reads natively (and can seek in); everything else goes through PyAV.
 _SOUNDFILE_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au"})
@@ -57,8 +64,9 @@ def read_audio(
         Signal of shape ``(N,)``, float32, at :data:`TARGET_SAMPLE_RATE`, ``N >= 1600``.
 
     Raises:
-        BadInputError: ``missing``, ``unreadable``, ``empty``, ``non_finite``, ``too_short`` or
-            ``silent``; the detail names the file and what to do.
+        BadInputError: ``missing``, ``unreadable``, ``truncated``, ``empty``, ``non_finite``,
+            ``out_of_range``, ``too_short`` or ``silent``; the detail names the file and what
+            to do.
     """
     path = Path(path)
     _check_exists(path, utterance_id)
@@ -138,6 +146,7 @@ def _read_soundfile(
     """Read only the requested frames with soundfile; returns ``((n, C) float32, rate)``."""
     import soundfile as sf
 
+    _check_wav_complete(path, utterance_id)
     try:
         with sf.SoundFile(str(path)) as f:
             rate = int(f.samplerate)
@@ -145,9 +154,46 @@ def _read_soundfile(
             last = f.frames if stop is None else min(int(round(stop * rate)), f.frames)
             f.seek(first)
             data = f.read(max(0, last - first), dtype="float32", always_2d=True)
+            is_float = f.subtype in ("FLOAT", "DOUBLE")
     except Exception as exc:  # LibsndfileError, RuntimeError, ...
         raise _unreadable(path, utterance_id, exc) from exc
+    if is_float and data.size and np.all(np.isfinite(data)):
+        peak = float(np.max(np.abs(data)))
+        if peak > FULL_SCALE:
+            raise BadInputError(
+                utterance_id,
+                "out_of_range",
+                f"{path} holds float samples up to {peak:.3g}, beyond full scale (+-1.0); "
+                "clipping would distort it. Re-export it normalised to [-1, 1] (or as PCM), "
+                "or exclude the utterance",
+            )
     return data, rate
+
+
+def _check_wav_complete(path: Path, utterance_id: str) -> None:
+    """Raise ``truncated`` if a RIFF wav's header promises more sample bytes than the file has."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return  # not a plain RIFF wav (RF64, RIFX, flac...): libsndfile checks what it can
+        offset = 12
+        while offset + 8 <= size:
+            handle.seek(offset)
+            chunk = handle.read(8)
+            name, length = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            if name == b"data":
+                available = size - (offset + 8)
+                if length not in _UNKNOWN_SIZES and length > available:
+                    raise BadInputError(
+                        utterance_id,
+                        "truncated",
+                        f"{path} is truncated: its header promises {length} bytes of samples "
+                        f"but only {available} are there ({available / max(length, 1):.0%}); "
+                        "re-download or re-extract it, or exclude the utterance",
+                    )
+                return
+            offset += 8 + length + (length & 1)  # chunks are padded to an even size
 
 
 def _read_pyav(
