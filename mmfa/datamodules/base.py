@@ -20,10 +20,12 @@ import torch
 from torch.utils.data import DataLoader
 
 from mmfa.datamodules.collate import FeatureDataset, collate
+from mmfa.datamodules.sampler import BucketBatchSampler, check_batch_memory, store_lengths
 from mmfa.datamodules.transforms import FeatureAugment, SpeakerStats, speaker_statistics
 from mmfa.datamodules.validation import check_manifest, check_ready, check_split_name
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
+from mmfa.features.frontend import AudioFrontEnd
 from mmfa.features.pipeline import FeaturePipeline, FeatureReport, SampleRef
 from mmfa.features.text import TextFeatureExtractor
 from mmfa.manifest import SPLITS, Utterance
@@ -59,7 +61,8 @@ class EmotionDataModule(L.LightningDataModule):
             or nothing for a corpus with one official split). Checked on first use (reading
             ``self.fold``, ``prepare_data`` or ``setup``: before any feature is extracted), so a
             subclass may set what :meth:`fold_names` needs before or after ``super().__init__``.
-        audio: the audio feature extractor (default: the paper's openSMILE MFCC).
+        audio: the audio front-end, any ``AudioFrontEnd`` (default: the paper's openSMILE MFCC;
+            ``mmfa.features.torch_mfcc.TorchMFCCExtractor`` gives the same features batched).
         text: the text feature extractor (default: packaged MiniLM, words pooled).
         use_audio: extract and feed audio (``False`` for text-only runs).
         use_text: extract and feed text (``False`` for audio-only runs).
@@ -69,6 +72,14 @@ class EmotionDataModule(L.LightningDataModule):
         extract_workers: processes for audio extraction (``None``: all cores).
         on_bad_input: ``skip`` (count and report) or ``error`` (raise on the first bad utterance).
         seed: seed of the training-set shuffling.
+        bucketing: group training utterances of similar length into batches (shuffled and
+            seeded per epoch, DDP-aware, every utterance once per epoch; see
+            :mod:`mmfa.datamodules.sampler`); ``False``: plain shuffled batches. Evaluation
+            batches keep manifest order either way.
+        max_clip_seconds: the corpus' longest clip, in seconds: longer clips are cut to it when
+            extracted (the cut is counted in the log), so one runaway recording cannot exhaust
+            memory (attention grows with the square of the length). Applied to the audio
+            front-end unless it sets its own ``max_seconds``; ``None``: no cap.
         speaker_norm: standardise each audio feature with its speaker's mean and std over all
             that speaker's utterances (no labels used; see :mod:`mmfa.datamodules.transforms`).
             Off by default (the paper feeds the MFCC as extracted).
@@ -90,7 +101,7 @@ class EmotionDataModule(L.LightningDataModule):
         self,
         root: str | None = None,
         fold: str | None = None,
-        audio: MFCCExtractor | None = None,
+        audio: AudioFrontEnd | None = None,
         text: TextFeatureExtractor | None = None,
         use_audio: bool = True,
         use_text: bool = True,
@@ -100,6 +111,8 @@ class EmotionDataModule(L.LightningDataModule):
         extract_workers: int | None = None,
         on_bad_input: Literal["skip", "error"] = "skip",
         seed: int = 0,
+        bucketing: bool = True,
+        max_clip_seconds: float | None = 60.0,
         speaker_norm: bool = False,
         augment: FeatureAugment | None = None,
     ) -> None:
@@ -115,6 +128,10 @@ class EmotionDataModule(L.LightningDataModule):
         self.extract_workers = extract_workers
         self.on_bad_input = on_bad_input
         self.seed = seed
+        self.bucketing = bucketing
+        self.max_clip_seconds = max_clip_seconds
+        if self.audio is not None and getattr(self.audio, "max_seconds", 0) is None:
+            self.audio.max_seconds = max_clip_seconds  # a front-end's own cap wins
         self.speaker_norm = speaker_norm
         self.augment = augment
         self._speaker_stats: SpeakerStats | None = None
@@ -196,17 +213,46 @@ class EmotionDataModule(L.LightningDataModule):
         log.info("%s%s: %s utterances", type(self).__name__, self._fold_text(), sizes)
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches (the last incomplete batch is dropped: BatchNorm needs >1)."""
+        """Shuffled training batches, length-bucketed unless ``data.bucketing`` is false.
+
+        Bucketed batches use every utterance once per epoch in batches of nearly equal size;
+        plain shuffled batches drop the last incomplete one (BatchNorm needs more than one).
+        """
         dataset = self._dataset("train")
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(
+        trainer = self._trainer_or_none()
+        check_batch_memory(  # stop now, naming the clip, rather than be killed mid-epoch
             dataset,
-            batch_size=self.batch_size,
-            shuffle=True,
-            collate_fn=collate,
-            num_workers=self.num_workers,
-            generator=generator,
-            drop_last=len(dataset) > self.batch_size,
+            self.utterances,
+            self.batch_size,
+            frame_rate=getattr(self.audio, "frame_rate", 20.0),
+            device=trainer.strategy.root_device if trainer else "cpu",
+        )
+        order: dict[str, Any]
+        if self.bucketing:
+            order = {"batch_sampler": self._bucket_sampler(dataset)}
+        else:
+            order = {
+                "batch_size": self.batch_size,
+                "shuffle": True,
+                "generator": torch.Generator().manual_seed(self.seed),
+                "drop_last": len(dataset) > self.batch_size,
+            }
+        return DataLoader(dataset, collate_fn=collate, num_workers=self.num_workers, **order)
+
+    def _bucket_sampler(self, dataset: FeatureDataset) -> BucketBatchSampler:
+        """Length-bucketed batches of ``dataset`` (audio frames; words for text-only runs)."""
+        audio = dataset.audio_store is not None
+        store = dataset.audio_store if audio else dataset.text_store
+        rows = [ref.audio_row if audio else ref.text_row for ref in dataset.refs]
+        trainer = self._trainer_or_none()
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+        return BucketBatchSampler(
+            None,
+            self.batch_size,
+            lengths=store_lengths(store, rows),
+            seed=self.seed,
+            num_replicas=world,
+            rank=rank,
         )
 
     def val_dataloader(self) -> DataLoader:

@@ -1,4 +1,4 @@
-"""Length-bucketed training batches: utterances of similar length together, so little is padding.
+"""Length-bucketed training batches (little padding), and a memory check before training.
 
 Batches pad to their longest utterance, and the MMFA-RNN's attention grows with the square of
 the padded length, so random batches on a corpus whose clips run from 0.5 to 30 s spend much of
@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 from torch.utils.data import BatchSampler, DistributedSampler
 
-__all__ = ["BucketBatchSampler", "padding_ratio", "store_lengths"]
+__all__ = [
+    "BucketBatchSampler",
+    "attention_bytes",
+    "check_batch_memory",
+    "padding_ratio",
+    "store_lengths",
+]
 
 
 class BucketBatchSampler(BatchSampler):
@@ -137,3 +143,85 @@ def store_lengths(store: Any, rows: Sequence[int]) -> np.ndarray:
     table = store._table  # the memory-mapped Arrow table; only one int32 column is read
     frames = np.asarray(table.with_format(None).data.column("frames").to_numpy())
     return frames[np.asarray(rows, dtype=np.int64)]
+
+
+#: float32 ``(T, T)`` matrices held per utterance while training the MMFA-RNN on ``T`` audio
+#: frames: the first-level self-attention's scores, masked scores, weights and their gradients
+#: (about 4), and the 8-head second-level attention's (about 3 per head); rounded up.
+ATTENTION_MATRICES = 32
+
+
+def attention_bytes(batch_size: int, frames: int) -> int:
+    """Estimated attention memory of one training batch of ``batch_size`` clips of ``frames``."""
+    return batch_size * frames * frames * 4 * ATTENTION_MATRICES
+
+
+def available_memory(device: Any = "cpu") -> int:
+    """Bytes free for a batch: free GPU memory on CUDA, else the OS's ``MemAvailable``."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda" and torch.cuda.is_available():
+        return int(torch.cuda.mem_get_info(dev)[0])
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))  # total: a last resort
+
+
+def check_batch_memory(
+    dataset: Any,
+    utterances: Sequence[Any],
+    batch_size: int,
+    *,
+    frame_rate: float = 20.0,
+    device: Any = "cpu",
+    budget: int | None = None,
+) -> None:
+    """Stop before a training batch whose attention matrices cannot fit; warn when it is close.
+
+    The worst batch holds ``batch_size`` clips padded to the longest one (length bucketing puts
+    the longest clips together), so the bound is ``attention_bytes(batch_size, T_max)``.
+
+    Args:
+        dataset: The training ``FeatureDataset`` (its audio store gives the frame counts).
+        utterances: The manifest, to name the longest clip.
+        batch_size: ``data.batch_size``.
+        frame_rate: Audio frames per second of the front-end (to report seconds).
+        device: Where training runs (CUDA: free GPU memory; else available RAM).
+        budget: Bytes available (default: :func:`available_memory`).
+
+    Raises:
+        MMFAError: the estimate exceeds 80% of the budget; names the clip and the settings.
+    """
+    import logging
+
+    from mmfa.errors import MMFAError
+
+    if dataset.audio_store is None or len(dataset) == 0:
+        return
+    lengths = store_lengths(dataset.audio_store, [ref.audio_row for ref in dataset.refs])
+    longest = int(np.argmax(lengths))
+    frames = int(lengths[longest])
+    need = attention_bytes(min(batch_size, len(lengths)), frames)
+    have = available_memory(device) if budget is None else budget
+    clip = utterances[dataset.refs[longest].index].id
+    text = (
+        f"the longest training clip, {clip!r} ({frames} frames, {frames / frame_rate:.0f} s), "
+        f"makes a batch of {batch_size} need about {need / 2**30:.1f} GiB for attention, "
+        f"with {have / 2**30:.1f} GiB available"
+    )
+    fix = (
+        "set data.max_clip_seconds lower (clips are cut to it when extracted; the cut is "
+        "counted in the log) or data.batch_size lower, or drop the clip from the corpus"
+    )
+    if need > 0.8 * have:
+        raise MMFAError(f"out of memory ahead: {text}. To train, {fix}.")
+    if need > 0.3 * have:
+        logging.getLogger(__name__).warning("memory is tight: %s; if training fails, %s", text, fix)
