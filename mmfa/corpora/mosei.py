@@ -85,10 +85,16 @@ def read_mosei_folds(root: Path) -> dict[str, str]:
                 f"'test': [...]}} of video ids ({err})"
             ) from err
     elif table_path.is_file():
-        with table_path.open(encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f):
-                if row.get("split") in _TABLE_SPLITS and row.get("file"):
-                    folds[row["file"]] = _TABLE_SPLITS[row["split"]]
+        try:
+            with table_path.open(encoding="utf-8-sig", newline="") as f:
+                for row in csv.DictReader(f):
+                    if row.get("split") in _TABLE_SPLITS and row.get("file"):
+                        folds[row["file"]] = _TABLE_SPLITS[row["split"]]
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                f"{table_path} is not UTF-8 ({err.reason} at byte {err.start}); re-save it as "
+                "UTF-8, e.g. `iconv -f latin1 -t utf-8`"
+            ) from err
     else:
         raise ConfigError(
             f"CMU-MOSEI: no standard folds in {str(root)!r}: provide folds.json "
