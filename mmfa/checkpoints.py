@@ -84,6 +84,8 @@ def inference_spec(config: Any, datamodule: Any, model: EmotionTask) -> dict[str
         "task_type": model.problem.kind,
         "class_names": list(model.class_names),
         "datamodule": type(datamodule).__name__,
+        # Per-speaker feature statistics are not in the checkpoint: inference must know.
+        "speaker_norm": bool(getattr(datamodule, "speaker_norm", False)),
         "fusion": {
             "class_path": f"{type(fusion).__module__}.{type(fusion).__qualname__}",
             "init_args": fusion_args,
@@ -167,6 +169,11 @@ def build_frontend(spec: dict[str, Any] | None, group: str) -> Any:
         return None
     cls = _allowed_class(spec["class_path"], group)
     frontend = cls(**spec.get("init_args", {}))
+    for key, value in spec.get("settings", {}).items():
+        # Options set after construction (e.g. the datamodule's clip-length cap) are plain
+        # attributes recorded in the settings: restore them.
+        if key in vars(frontend) and not key.startswith("_") and getattr(frontend, key) != value:
+            setattr(frontend, key, value)
     now = frontend.settings()
     if now != spec.get("settings", now):
         keys = sorted(

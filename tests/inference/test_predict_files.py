@@ -187,3 +187,27 @@ def test_remote_checkpoint_is_refused_by_every_subcommand() -> None:
                 *SMALL,
             ]
         )
+
+
+def test_predict_over_a_datamodule_split_writes_predict_csv(
+    trained: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    ckpt, predictions, _ = trained
+    main(
+        [
+            "predict",
+            "--config",
+            str(REPO / "configs/demo.yaml"),
+            "--ckpt_path",
+            str(ckpt),
+            "--trainer.logger=false",
+            f"--predictions.dirpath={tmp_path}",
+            *SMALL,
+        ]
+    )
+    got, want = _rows(tmp_path / "predict.csv"), _rows(predictions)
+    assert set(got) == set(want)
+    for uid, row in want.items():
+        assert got[uid]["prediction"] in {c.removeprefix("score_") for c in row if "score_" in c}
+        for column in (c for c in row if c.startswith("score_")):
+            assert float(got[uid][column]) == pytest.approx(float(row[column]), abs=1e-5)
