@@ -18,8 +18,10 @@ it without the training stack.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
@@ -164,10 +166,21 @@ class Problem:
     monitor: ClassVar[str] = "val/UA"
     mode: ClassVar[str] = "max"
 
-    # -- sizes ---------------------------------------------------------------------------------
+    #: Fewest declared classes (labels) a corpus of this problem needs.
+    min_classes: ClassVar[int] = 1
+
+    # -- sizes and labels ----------------------------------------------------------------------
     def num_outputs(self, num_classes: int) -> int:
         """Logits the network must produce for ``num_classes`` classes (labels)."""
         return num_classes
+
+    def label_ok(self, label: Any, num_classes: int) -> bool:
+        """Whether a manifest label (:class:`~mmfa.manifest.Utterance`) fits this problem."""
+        raise NotImplementedError
+
+    def expected_label(self, class_names: Sequence[str]) -> str:
+        """What a valid label looks like, for error messages."""
+        raise NotImplementedError
 
     # -- training ------------------------------------------------------------------------------
     def loss(self, logits: Tensor, target: Tensor) -> Tensor:
@@ -281,6 +294,17 @@ class Multiclass(Problem):
     kind = "multiclass"
     headline = ("WA", "UA", "precision_w", "recall_w", "Fbeta_w", "F1_w", "F1_macro", "AUC_macro")
     per_class = ("precision", "recall", "F1", "AUC")
+    min_classes = 2
+
+    def label_ok(self, label: Any, num_classes: int) -> bool:
+        """A class index: an int (not a bool) in ``0..num_classes - 1``."""
+        if not isinstance(label, Integral) or isinstance(label, bool):
+            return False
+        return 0 <= int(label) < num_classes
+
+    def expected_label(self, class_names: Sequence[str]) -> str:
+        """E.g. ``classes (an int in 0..3 for [...])``."""
+        return f"classes (an int in 0..{len(class_names) - 1} for {list(class_names)})"
 
     def loss(self, logits: Tensor, target: Tensor) -> Tensor:
         """Cross-entropy, paper eq. (14)."""
@@ -338,6 +362,18 @@ class Multilabel(Problem):
         "AUC_macro",
     )
     per_class = ("acc", "precision", "recall", "F1", "AUC")
+
+    def label_ok(self, label: Any, num_classes: int) -> bool:
+        """A tuple of ``num_classes`` finite 0/1 values."""
+        return (
+            isinstance(label, tuple)
+            and len(label) == num_classes
+            and all(isinstance(v, Real) and math.isfinite(float(v)) for v in label)
+        )
+
+    def expected_label(self, class_names: Sequence[str]) -> str:
+        """E.g. ``labels (a tuple of 6 finite values for [...])``."""
+        return f"labels (a tuple of {len(class_names)} finite values for {list(class_names)})"
 
     def loss(self, logits: Tensor, target: Tensor) -> Tensor:
         """Binary cross-entropy per label."""
@@ -398,6 +434,15 @@ class Regression(Problem):
     headline = ("MAE", "pearson", "acc2", "acc2_nonzero", "acc7", "F1_2", "F1_2_nonzero")
     monitor = "val/MAE"
     mode = "min"
+    min_classes = 0
+
+    def label_ok(self, label: Any, num_classes: int) -> bool:
+        """A finite number."""
+        return isinstance(label, Real) and not isinstance(label, bool) and math.isfinite(label)
+
+    def expected_label(self, class_names: Sequence[str]) -> str:
+        """A finite number."""
+        return "range (a finite number)"
 
     def num_outputs(self, num_classes: int) -> int:
         """One value, whatever the label names."""

@@ -8,14 +8,13 @@ one-utterance batch fails only after training, deep inside torchmetrics or Batch
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
-from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.manifest import SPLITS, Utterance
+from mmfa.problem import get_problem
 
 if TYPE_CHECKING:
     from mmfa.datamodules.base import EmotionDataModule
@@ -93,47 +92,24 @@ def check_manifest(
             f"{_some(duplicates)}. Ids must be unique (features, predictions and folds are "
             "keyed by id); fix the corpus files or the plugin's load_manifest()"
         )
-    if task_type == "multiclass" and len(class_names) < 2:
+    problem = get_problem(task_type, key=f"{owner}.task_type")
+    if len(class_names) < problem.min_classes:
         raise MMFAError(
             f"{owner}: {len(class_names)} class{'es' if len(class_names) != 1 else ''} "
             f"({list(class_names)}); classification needs at least two. Check the label column "
             "and the declared classes (e.g. data.classes)"
         )
-    bad = [(u.id, u.label) for u in utterances if not _label_ok(u.label, task_type, class_names)]
+    bad = [(u.id, u.label) for u in utterances if not problem.label_ok(u.label, len(class_names))]
     if bad:
         uid, value = bad[0]
         raise MMFAError(
             f"{owner}: {len(bad)} utterances have a label outside the declared "
-            f"{_expected(task_type, class_names)}, e.g. {uid!r} with label {value!r}"
+            f"{problem.expected_label(class_names)}, e.g. {uid!r} with label {value!r}"
             + (f" (also {_some([i for i, _ in bad[1:]])})" if len(bad) > 1 else "")
             + ". Fix the labels, or declare the classes they use"
         )
     for utt in utterances:
         check_split_name(utt.split, utt.id, owner)
-
-
-def _label_ok(label: Any, task_type: str, class_names: Sequence[str]) -> bool:
-    if task_type == "multiclass":
-        return (
-            isinstance(label, Integral)
-            and not isinstance(label, bool)
-            and 0 <= int(label) < len(class_names)
-        )
-    if task_type == "multilabel":
-        return (
-            isinstance(label, tuple)
-            and len(label) == len(class_names)
-            and all(isinstance(v, Real) and math.isfinite(float(v)) for v in label)
-        )
-    return isinstance(label, Real) and not isinstance(label, bool) and math.isfinite(float(label))
-
-
-def _expected(task_type: str, class_names: Sequence[str]) -> str:
-    if task_type == "multiclass":
-        return f"classes (an int in 0..{len(class_names) - 1} for {list(class_names)})"
-    if task_type == "multilabel":
-        return f"labels (a tuple of {len(class_names)} finite values for {list(class_names)})"
-    return "range (a finite number)"
 
 
 def check_ready(dm: EmotionDataModule, stage: str | None) -> None:

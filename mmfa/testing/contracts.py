@@ -20,6 +20,7 @@ import torch
 
 from mmfa.datamodules.base import EmotionDataModule
 from mmfa.manifest import SPLITS
+from mmfa.problem import get_problem
 
 
 class DataModuleContract:
@@ -32,8 +33,8 @@ class DataModuleContract:
         assert len(ids) == len(set(ids)), "utterance ids must be unique"
         for u in utts:
             assert u.split in ("", *SPLITS), f"{u.id}: split {u.split!r}"
-            if datamodule.task_type == "multiclass":
-                assert isinstance(u.label, int) and 0 <= u.label < len(datamodule.class_names)
+            problem = get_problem(datamodule.task_type)
+            assert problem.label_ok(u.label, len(datamodule.class_names)), f"{u.id}: {u.label!r}"
 
     def test_setup_gives_train_and_val(self, datamodule: EmotionDataModule) -> None:
         datamodule.prepare_data()
@@ -141,3 +142,46 @@ class FusionContract:
             full = fusion(*inputs)
             first = fusion(*[x[:1] if x is not None else None for x in inputs])
         torch.testing.assert_close(full[:1], first, atol=1e-5, rtol=1e-5)
+
+    def test_batch_of_one(self) -> None:
+        """Each sample alone (eval mode, as in prediction) gives its row of the full batch."""
+        fusion = self._build()
+        inputs = self._inputs()
+        with torch.no_grad():
+            full = fusion(*inputs)
+            for i in range(3):
+                alone = fusion(*[x[i : i + 1] if x is not None else None for x in inputs])
+                assert alone.shape == (1, 3) and torch.isfinite(alone).all()
+                torch.testing.assert_close(alone, full[i : i + 1], atol=1e-5, rtol=1e-5)
+
+    def test_gradient_reaches_every_parameter(self) -> None:
+        """A training step updates every parameter: none is left out of the graph.
+
+        Every parameter must receive a finite gradient. A parameter with more than one element
+        must receive a non-zero one (a scalar may legitimately get zero, e.g. the bias b_a of
+        eq. (1), which softmax ignores).
+        """
+        fusion = self._build().train()
+        out = fusion(*self._inputs())
+        (out.pow(2).mean() + fusion.l2_penalty()).backward()
+        missing = [n for n, p in fusion.named_parameters() if p.requires_grad and p.grad is None]
+        assert not missing, f"no gradient reaches {missing}"
+        for name, param in fusion.named_parameters():
+            assert param.grad is not None and torch.isfinite(param.grad).all(), name
+            if param.numel() > 1:
+                assert param.grad.abs().sum() > 0, f"{name} gets an all-zero gradient"
+
+    def test_l2_penalty_is_a_differentiable_non_negative_scalar(self) -> None:
+        fusion = self._build().train()
+        penalty = fusion.l2_penalty()
+        assert isinstance(penalty, torch.Tensor) and penalty.shape == ()
+        assert torch.isfinite(penalty) and penalty.item() >= 0
+        if penalty.item() > 0:
+            assert penalty.requires_grad, "a non-zero penalty must depend on the weights"
+            penalty.backward()
+            grads = [p.grad for p in fusion.parameters() if p.grad is not None]
+            assert grads and any(g.abs().sum() > 0 for g in grads)
+        with torch.no_grad():  # the penalty grows with the weights it regularises
+            for param in fusion.parameters():
+                param.mul_(2.0)
+        assert fusion.l2_penalty().item() >= penalty.item()
