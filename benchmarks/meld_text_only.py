@@ -6,6 +6,13 @@ selects the checkpoint on the dev split only, tests it once on the test split, p
 table beside the paper's MELD text-only row, and writes ``benchmarks/results/meld_text_only.json``.
 
     python benchmarks/meld_text_only.py [--shared PATH] [--max-epochs N] [--out DIR]
+    python benchmarks/meld_text_only.py --context-turns 3   # with dialogue context
+
+``--context-turns K`` gives the text encoder the K earlier utterances of the same dialogue
+(``data.context_turns``; never later ones, never labels) as a first segment
+``[CLS] context [SEP] utterance [SEP]``; the model still reads the utterance's own words only.
+``--text-factor``, ``--recurrent-dropout``, ``--l2`` and ``--lr-decay`` set the model's
+arguments of those names (only when given, so the default command stays the paper's model).
 
 ``--shared`` is the ``shared`` folder (MELD CSVs in ``<shared>/data/meld``; a folder holding the
 CSVs themselves also works); default ``$MMFA_SHARED`` or ``<repo>/../shared``. Without the CSVs
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import os
 import platform
 import shlex
@@ -92,7 +100,9 @@ def find_meld(shared: Path) -> Path | None:
     return None
 
 
-def cli_args(meld: Path, out: Path, run_name: str, opts: argparse.Namespace) -> list[str]:
+def cli_args(
+    meld: Path, out: Path, run_name: str, opts: argparse.Namespace, text_model: str = "minilm"
+) -> list[str]:
     """The ``mmfa fit`` arguments of this benchmark (what a user would type after ``mmfa``)."""
     monitor = opts.monitor
     callbacks = [
@@ -118,12 +128,14 @@ def cli_args(meld: Path, out: Path, run_name: str, opts: argparse.Namespace) -> 
         f"--data.root={meld}",
         "--data.use_audio=false",
         "--model.fusion=TextOnly",
-        "--data.text.init_args.model=minilm",
+        f"--data.text.init_args.model={text_model}",
         f"--data.cache_dir={out / 'cache'}",
         f"--data.batch_size={opts.batch_size}",
         f"--data.seed={opts.seed}",
         f"--model.optimizer={opts.optimizer}",
         f"--model.lr={opts.lr}",
+        *model_overrides(opts),
+        *context_overrides(opts),
         "--trainer.accelerator=cpu",
         f"--trainer.max_epochs={opts.max_epochs}",
         f"--trainer.deterministic={str(opts.deterministic).lower()}",
@@ -134,6 +146,93 @@ def cli_args(meld: Path, out: Path, run_name: str, opts: argparse.Namespace) -> 
         f"--trainer.logger.version={run_name}",
         f"--trainer.callbacks={json.dumps(callbacks)}",
     ]
+
+
+def model_overrides(opts: argparse.Namespace) -> list[str]:
+    """``--model.X=V`` for each model argument given on the command line (none by default)."""
+    names = ("text_factor", "recurrent_dropout", "l2", "lr_decay")
+    return [f"--model.{n}={getattr(opts, n)}" for n in names if getattr(opts, n) is not None]
+
+
+def context_overrides(opts: argparse.Namespace) -> list[str]:
+    """The dialogue-context arguments of the datamodule (none without ``--context-turns``)."""
+    if not opts.context_turns:
+        return []
+    return [
+        f"--data.context_turns={opts.context_turns}",
+        f"--data.context_speakers={str(opts.context_speakers).lower()}",
+    ]
+
+
+def relative(value: str) -> str:
+    """An absolute path as a path relative to the repository (results never hold absolute
+    paths: they name another machine's folders); anything else unchanged."""
+    if not os.path.isabs(value):
+        return value
+    return os.path.relpath(value, REPO)
+
+
+def relative_args(args: list[str]) -> list[str]:
+    """The ``mmfa`` arguments with every ``--key=/absolute/path`` made repository-relative."""
+    out = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        out.append(f"{key}{sep}{relative(value)}" if sep else arg)
+    return out
+
+
+def finetune_stage(meld: Path, out: Path, opts: argparse.Namespace) -> dict[str, Any] | None:
+    """Stage 1 of ``--finetune-epochs``: fine-tune MiniLM on MELD train, select on dev.
+
+    The encoder is saved under ``<out>/finetuned/<settings hash>/`` (reused when complete) and
+    then used, frozen, as the text model of the ``mmfa fit`` run. Only train and dev are read.
+    """
+    if not opts.finetune_epochs:
+        return None
+    import hashlib
+    from dataclasses import asdict
+
+    from mmfa.corpora.meld import read_meld
+    from mmfa.features.text_finetune import FinetuneSettings, finetune_text_encoder
+
+    settings = FinetuneSettings(
+        model="minilm",
+        epochs=opts.finetune_epochs,
+        lr=opts.finetune_lr,
+        batch_size=opts.finetune_batch_size,
+        max_length=opts.finetune_max_length,
+        seed=opts.seed,
+    )
+    utts = read_meld(
+        meld,
+        with_audio=False,
+        context_turns=opts.context_turns,
+        context_speakers=opts.context_speakers,
+    )
+    train = [u for u in utts if u.split == "train"]
+    dev = [u for u in utts if u.split == "val"]
+    key = json.dumps(
+        [asdict(settings), opts.context_turns, opts.context_speakers], sort_keys=True
+    ).encode()
+    folder = out / "finetuned" / hashlib.sha256(key).hexdigest()[:16]
+    print(f"fine-tuning MiniLM on MELD train ({len(train)}), selecting on dev ({len(dev)})")
+    print(f"  -> {relative(str(folder))}", flush=True)
+    result = finetune_text_encoder(train, dev, 7, folder, settings)
+    print(
+        f"fine-tune: dev weighted F1 per epoch {[round(100 * f, 2) for f in result.val_f1_w]}, "
+        f"kept epoch {result.best_epoch}, {result.seconds:.0f} s"
+        + (" (reused)" if result.reused else ""),
+        flush=True,
+    )
+    return {
+        "settings": asdict(settings),
+        "folder": relative(str(folder)),
+        "best_epoch": result.best_epoch,
+        "dev_F1_w_per_epoch": result.val_f1_w,
+        "dev_WA_per_epoch": result.val_accuracy,
+        "seconds": round(result.seconds, 1),
+        "reused": result.reused,
+    }
 
 
 def epoch_logger(train_threads: int) -> Any:
@@ -316,6 +415,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-threads", type=int, default=1,
                         help="torch CPU threads for training and test (0: leave torch's default; "
                         "feature extraction always uses the default)")  # fmt: skip
+    parser.add_argument("--context-turns", type=int, default=0,
+                        help="earlier utterances of the dialogue given to the text encoder "
+                        "(data.context_turns; 0: none, the paper's setting)")  # fmt: skip
+    parser.add_argument("--context-speakers", action=argparse.BooleanOptionalAction, default=True,
+                        help="prefix each context turn with 'Speaker: '")  # fmt: skip
+    parser.add_argument("--text-factor", type=float, default=None,
+                        help="model.text_factor (GRU units = text_dim / it; 4)")  # fmt: skip
+    parser.add_argument("--recurrent-dropout", type=float, default=None,
+                        help="model.recurrent_dropout (default 0.3)")  # fmt: skip
+    parser.add_argument("--l2", type=float, default=None, help="model.l2 (default 1e-4)")
+    parser.add_argument("--lr-decay", type=float, default=None,
+                        help="model.lr_decay (default 1e-6 per step)")  # fmt: skip
+    parser.add_argument("--finetune-epochs", type=int, default=0,
+                        help="first fine-tune MiniLM on MELD train for this many epochs (best "
+                        "dev epoch kept), then use it frozen; 0: the stock MiniLM")  # fmt: skip
+    parser.add_argument("--finetune-lr", type=float, default=5e-5)
+    parser.add_argument("--finetune-batch-size", type=int, default=32)
+    parser.add_argument("--finetune-max-length", type=int, default=128)
     parser.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the JSON")
     opts = parser.parse_args(argv)
@@ -331,12 +448,16 @@ def main(argv: list[str] | None = None) -> int:
 
     out = opts.out.expanduser().resolve()
     run_name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    args = cli_args(meld, out, run_name, opts)
+    t_start = time.perf_counter()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    finetune = finetune_stage(meld, out, opts)
+    text_model = str(REPO / finetune["folder"]) if finetune else "minilm"
+    args = cli_args(meld, out, run_name, opts, text_model)
     command = "python benchmarks/meld_text_only.py " + shlex.join(
         sys.argv[1:] if argv is None else argv
     )
     print(f"$ {command}".rstrip())
-    print("runs: mmfa " + shlex.join(args), flush=True)
+    print("runs: mmfa " + shlex.join(relative_args(args)), flush=True)
 
     source = source_hash()  # before mmfa is imported: the code this run runs
     import torch
@@ -358,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         best_path, best_score = timer.best
         ckpt = torch.load(best_path, map_location="cpu", weights_only=False)
         selected.update(
-            checkpoint=best_path,
+            checkpoint=relative(best_path),
             epoch=int(ckpt["epoch"]),
             global_step=int(ckpt["global_step"]),
             best_score=best_score,
@@ -369,11 +490,12 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "MELD 7-class emotion, text only, official train/dev/test split",
         "run_name": run_name,
         "command": command,
-        "mmfa_args": args,
+        "mmfa_args": relative_args(args),
         "settings": {
             "config": str(CONFIG.relative_to(REPO)),
             "model": "TextOnly (BatchNorm + GRU(text_dim/4) + self-attention + GAP + 2 x FC80)",
             "text_features": dm.text.settings() if dm.text is not None else None,
+            "text_finetune": finetune,
             "text_dim": dm.text_dim,
             "optimizer": opts.optimizer,
             "lr": opts.lr,
@@ -385,12 +507,19 @@ def main(argv: list[str] | None = None) -> int:
             "seed": opts.seed,
             "deterministic": opts.deterministic,
             "torch_threads": timer.threads,
+            "context_turns": opts.context_turns,
+            "context_speakers": opts.context_speakers if opts.context_turns else None,
+            "model_overrides": {
+                k: v
+                for k, v in vars(opts).items()
+                if k in ("text_factor", "recurrent_dropout", "l2", "lr_decay") and v is not None
+            },
         },
         "selection": selected,
         **timer.fit_info,
         "test_metrics": test_metrics,
         "data": {
-            "meld_dir": str(meld),
+            "meld_dir": relative(str(meld)),
             "split_sizes": {s: len(r) for s, r in dm.refs.items()},
             "test_label_counts": dm.label_counts("test"),
             "fold_manifest_sha256": dm.fold_manifest_hash(),
@@ -409,8 +538,12 @@ def main(argv: list[str] | None = None) -> int:
                 for k, v in PAPER_PER_CLASS.items()
             },
         },
-        "time_s": {"wall": round(wall, 1), **{k: round(v, 1) for k, v in timer.times.items()}},
-        "run_dir": str(run_dir),
+        "time_s": {
+            "wall": round(wall, 1),
+            "wall_with_finetune": round(time.perf_counter() - t_start, 1),
+            **{k: round(v, 1) for k, v in timer.times.items()},
+        },
+        "run_dir": relative(str(run_dir)),
         "versions": {**versions(), "mmfa_source_sha256": source},
     }
     result["rerun_check"] = compare_previous(opts.results, result)
@@ -436,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     opts.results.parent.mkdir(parents=True, exist_ok=True)
     opts.results.write_text(json.dumps(result, indent=1) + "\n")
     (run_dir / "meld_text_only.json").write_text(json.dumps(result, indent=1))
-    print(f"wrote {opts.results}")
+    print(f"wrote {relative(str(opts.results.resolve()))}")
     return 0
 
 
