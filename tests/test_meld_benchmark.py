@@ -1,0 +1,44 @@
+"""The MELD text benchmark's own behaviour (not its numbers): skip without data, no absolute
+paths in what it records."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():  # noqa: ANN201
+    spec = importlib.util.spec_from_file_location(
+        "meld_text_only", REPO / "benchmarks" / "meld_text_only.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_skips_cleanly_without_the_csvs(bench, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    assert bench.main(["--shared", str(tmp_path), "--results", str(tmp_path / "r.json")]) == 0
+    assert "SKIP: the MELD CSVs" in capsys.readouterr().out
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_recorded_arguments_hold_no_absolute_paths(bench, tmp_path: Path) -> None:  # noqa: ANN001
+    opts = bench.argparse.Namespace(
+        monitor="val/F1_w", patience=8, seed=0, batch_size=16, optimizer="adam", lr=1e-3,
+        max_epochs=1, deterministic=True, progress=False, text_factor=2.0,
+        recurrent_dropout=None, l2=None, lr_decay=None, context_turns=3, context_speakers=True,
+    )  # fmt: skip
+    args = bench.cli_args(tmp_path / "meld", REPO / "runs" / "x", "run", opts)
+    assert "--data.context_turns=3" in args and "--model.text_factor=2.0" in args
+    recorded = bench.relative_args(args)
+    assert not any(os.path.isabs(a.partition("=")[2]) for a in recorded)
+    assert f"--config={Path('configs') / 'meld_7class.yaml'}" in recorded
+    no_context = bench.argparse.Namespace(**{**vars(opts), "context_turns": 0})
+    assert not any("context" in a for a in bench.cli_args(tmp_path, tmp_path, "r", no_context))
