@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 
 from mmfa.datamodules.collate import FeatureDataset, collate
 from mmfa.datamodules.sampler import BucketBatchSampler, check_batch_memory, store_lengths
+from mmfa.datamodules.shuffle import EpochShuffleSampler
 from mmfa.datamodules.transforms import FeatureAugment, SpeakerStats, speaker_statistics
 from mmfa.datamodules.validation import check_manifest, check_ready, check_split_name
 from mmfa.errors import ConfigError, MMFAError
@@ -233,7 +234,9 @@ class EmotionDataModule(L.LightningDataModule):
         else:
             order = {
                 "batch_size": self.batch_size,
-                "shuffle": True,
+                # order from (seed, epoch) alone: the same for every data.num_workers
+                "sampler": EpochShuffleSampler(len(dataset), self.seed),
+                # the loader's own generator seeds its workers (never the global one)
                 "generator": torch.Generator().manual_seed(self.seed),
                 "drop_last": len(dataset) > self.batch_size,
             }
