@@ -247,16 +247,15 @@ class TorchMFCCExtractor(AudioFrontEnd):
         dev = torch.device(self.device)
         c = self._constants()
         L, hop, k = self.frame_length, self.hop_length, self.preemphasis
-        sizes = [int(np.asarray(s).shape[0]) for s in signals]
+        sizes = [int(s.shape[0]) for s in signals]
         lengths = [(n - L) // hop + 1 for n in sizes]
         # All signals in one buffer, each starting at a multiple of the hop, so that one strided
         # view frames them all and the work runs as a few large operations.
         slots = [-(-n // hop) * hop for n in sizes]
         starts = _offsets(slots)
-        buf = torch.zeros(sum(slots) + L, dtype=torch.float32)
-        for o, n, s in zip(starts, sizes, signals, strict=True):
-            buf[o : o + n] = torch.as_tensor(s, dtype=torch.float32).reshape(-1)
-        buf = buf.to(dev, non_blocking=True)
+        buf = torch.zeros(sum(slots) + L, dtype=torch.float32, device=dev)
+        for o, n, s in zip(starts, sizes, signals, strict=True):  # host or device signals
+            buf[o : o + n] = torch.as_tensor(s, dtype=torch.float32).reshape(-1).to(dev)
         # int16 as openSMILE's wrapper makes it: clip (so +1.0 does not wrap), scale, truncate.
         buf.clamp_(-1.0, 32767.0 / _INT16_IN).mul_(_INT16_IN).trunc_()
         first = [o // hop for o in starts]  # first window of each signal in the framed view

@@ -1,0 +1,223 @@
+"""GPU benchmark: the torch MFCC and the MMFA-RNN on the device, on an IEMOCAP-sized corpus.
+
+One command on a CUDA machine (no data, no downloads):
+
+    python benchmarks/gpu_train.py
+
+A synthetic corpus the size of IEMOCAP (10,000 utterances, 12 hours, IEMOCAP-like lengths) is
+synthesised on the device in chunks (harmonic "voiced" signals with a syllable-rate envelope and
+noise; the synthesis is not timed), turned into the paper's 39 MFCC values per frame by
+:class:`~mmfa.features.torch_mfcc.TorchMFCCExtractor` on the device, and paired with random
+384-dim word vectors (MiniLM size, 2.5 words per second). The MMFA-RNN (paper fusion, SGD
+1e-3) then trains on it for a few epochs with length-bucketed batches. Prints:
+
+* extraction: utterances/s and seconds of audio per second;
+* training: utterances/s (median epoch), evaluation utterances/s;
+* peak GPU memory (``torch.cuda.max_memory_allocated``);
+* the projected 10-fold leave-one-speaker-out time: ``folds x fold_epochs x (train epoch on
+  8/10 of the corpus + evaluation of 2/10)`` plus one extraction.
+
+Results go to ``benchmarks/results/gpu_train.json``. ``--device cpu --utterances 40`` runs the
+same code path on a CPU in seconds (what CI-less checks use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "gpu_train.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--utterances", type=int, default=10_000)
+    parser.add_argument("--hours", type=float, default=12.0, help="total audio (IEMOCAP: ~12)")
+    parser.add_argument("--device", default=None, help="default: cuda (required unless set)")
+    parser.add_argument("--epochs", type=int, default=3, help="timed training epochs")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--chunk-seconds", type=float, default=1800.0, help="audio per MFCC batch")
+    parser.add_argument("--folds", type=int, default=10, help="for the projection (LOSO: 10)")
+    parser.add_argument("--fold-epochs", type=int, default=50, help="epochs per fold (projection)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader
+
+    from mmfa.datamodules.collate import collate
+    from mmfa.datamodules.sampler import BucketBatchSampler
+    from mmfa.features.torch_mfcc import TorchMFCCExtractor
+    from mmfa.models.network import MMFANetwork
+
+    device = args.device or "cuda"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        sys.exit("no CUDA device: run on a GPU machine, or pass --device cpu for a dry run")
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize(dev)
+
+    # -- the corpus: IEMOCAP-like lengths scaled to the requested total ------------------------
+    rng = np.random.default_rng(args.seed)
+    seconds = np.clip(rng.lognormal(np.log(3.5), 0.65, args.utterances), 0.5, 30.0)
+    seconds = np.clip(seconds * args.hours * 3600 / seconds.sum(), 0.5, 30.0)
+    total_s = float(seconds.sum())
+    print(
+        f"corpus: {args.utterances} utterances, {total_s / 3600:.2f} h, "
+        f"{seconds.min():.1f}-{seconds.max():.1f} s, device {dev}",
+        file=sys.stderr,
+    )
+
+    gen = torch.Generator(device=dev).manual_seed(args.seed)
+
+    def synthesise(duration: float) -> torch.Tensor:
+        n = int(duration * 16000)
+        t = torch.arange(n, device=dev, dtype=torch.float32) / 16000
+        f0 = 90.0 + 160.0 * torch.rand((), device=dev, generator=gen)
+        x = sum(torch.sin(2 * torch.pi * k * f0 * t + 0.3 * k) / k for k in range(1, 7))
+        x = x * (0.6 + 0.4 * torch.sin(2 * torch.pi * 4.0 * t))
+        x = x + 0.05 * torch.randn(n, device=dev, generator=gen)
+        return 0.5 * x / x.abs().max()
+
+    # -- extraction on the device ----------------------------------------------------------------
+    extractor = TorchMFCCExtractor(device=device)
+    with torch.inference_mode():
+        extractor.compute([synthesise(1.0)])  # warm-up: kernels, FFT plans
+    audio: list[torch.Tensor] = []
+    extract_s, start_i = 0.0, 0
+    while start_i < len(seconds):
+        stop_i, acc = start_i, 0.0
+        while stop_i < len(seconds) and (acc < args.chunk_seconds or stop_i == start_i):
+            acc += seconds[stop_i]
+            stop_i += 1
+        with torch.inference_mode():
+            signals = [synthesise(float(s)) for s in seconds[start_i:stop_i]]
+            sync()
+            t0 = time.perf_counter()
+            feats = extractor.compute(signals)
+            sync()
+            extract_s += time.perf_counter() - t0
+        audio.extend(f.to("cpu") for f in feats)
+        start_i = stop_i
+    del signals
+    extract_uts = len(audio) / extract_s
+    print(
+        f"extraction: {extract_s:.2f} s, {extract_uts:.0f} utterances/s, "
+        f"{total_s / extract_s:.0f} s of audio/s",
+        file=sys.stderr,
+    )
+
+    # -- training on the device --------------------------------------------------------------------
+    samples = [
+        {
+            "audio": a.numpy(),
+            "text": rng.standard_normal((max(1, round(2.5 * s)), 384)).astype(np.float32),
+            "target": int(rng.integers(4)),
+            "index": i,
+        }
+        for i, (a, s) in enumerate(zip(audio, seconds, strict=True))
+    ]
+    lengths = [len(x["audio"]) for x in samples]
+    sampler = BucketBatchSampler(None, args.batch_size, lengths=lengths, seed=args.seed)
+    loader = DataLoader(samples, batch_sampler=sampler, collate_fn=collate)
+    torch.manual_seed(args.seed)
+    net = MMFANetwork(39, 384, 4).to(dev)
+    opt = torch.optim.SGD(net.parameters(), lr=1e-3)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(dev)
+
+    def to_dev(batch: dict) -> list[torch.Tensor]:
+        keys = ("audio", "audio_mask", "text", "text_mask", "target")
+        return [batch[k].to(dev, non_blocking=True) for k in keys]
+
+    epoch_s = []
+    for epoch in range(args.epochs + 1):  # epoch 0 warms up (cuDNN, allocator)
+        sampler.set_epoch(epoch)
+        net.train()
+        sync()
+        t0 = time.perf_counter()
+        for batch in loader:
+            a, am, t, tm, y = to_dev(batch)
+            loss = F.cross_entropy(net(a, am, t, tm), y) + net.l2_penalty()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        sync()
+        if epoch:
+            epoch_s.append(time.perf_counter() - t0)
+            print(f"epoch {epoch}: {epoch_s[-1]:.2f} s", file=sys.stderr)
+    train_epoch = statistics.median(epoch_s)
+
+    net.eval()
+    eval_loader = DataLoader(samples, batch_size=args.batch_size, collate_fn=collate)
+    sync()
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for batch in eval_loader:
+            a, am, t, tm, _ = to_dev(batch)
+            net(a, am, t, tm)
+    sync()
+    eval_s = time.perf_counter() - t0
+    peak = torch.cuda.max_memory_allocated(dev) if cuda else None
+
+    n = len(samples)
+    fold_s = args.fold_epochs * (0.8 * train_epoch + 0.2 * eval_s)
+    projected = args.folds * fold_s + extract_s
+    result = {
+        "benchmark": "gpu_train",
+        "command": "python benchmarks/gpu_train.py " + " ".join(sys.argv[1:]),
+        "device": str(dev),
+        "device_name": torch.cuda.get_device_name(dev) if cuda else platform.processor(),
+        "utterances": n,
+        "audio_hours": total_s / 3600,
+        "extraction": {
+            "seconds": extract_s,
+            "utterances_per_s": extract_uts,
+            "audio_seconds_per_s": total_s / extract_s,
+        },
+        "training": {
+            "batch_size": args.batch_size,
+            "bucketed": True,
+            "epoch_seconds": epoch_s,
+            "utterances_per_s": n / train_epoch,
+            "eval_seconds": eval_s,
+            "eval_utterances_per_s": n / eval_s,
+        },
+        "peak_gpu_memory_bytes": peak,
+        "projected_loso": {
+            "folds": args.folds,
+            "epochs_per_fold": args.fold_epochs,
+            "formula": "folds * epochs * (0.8 * train_epoch + 0.2 * eval_pass) + extraction",
+            "seconds": projected,
+            "hours": projected / 3600,
+        },
+        "torch": torch.__version__,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    print(
+        f"\nextraction {extract_uts:.0f} utt/s ({total_s / extract_s:.0f}x real time); training "
+        f"{n / train_epoch:.0f} utt/s ({train_epoch:.1f} s/epoch); evaluation {n / eval_s:.0f} "
+        f"utt/s; peak GPU memory "
+        f"{'n/a' if peak is None else f'{peak / 2**30:.2f} GiB'}; projected {args.folds}-fold "
+        f"LOSO with {args.fold_epochs} epochs per fold: {projected / 3600:.2f} h"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
