@@ -88,9 +88,10 @@ def test_ddp_evaluation_equals_single_process(tmp_path: Path, cache_dir: Path) -
 
     assert ddp["confusion"] == single["confusion"]
     assert ddp["ids"] == single["ids"] and ddp["targets"] == single["targets"]
-    # Same weights and inputs; only the batches are padded differently, hence float-level noise.
+    # Same weights and inputs; only the batches are padded differently, hence float-level noise,
+    # and predictions.csv keeps 6 decimals: two values 1e-7 apart can round 1e-6 apart.
     for utt, a, b in zip(single["ids"], single["scores"], ddp["scores"], strict=True):
-        assert all(math.isclose(x, y, abs_tol=1e-6) for x, y in zip(a, b, strict=True)), utt
+        assert all(math.isclose(x, y, abs_tol=2.5e-6) for x, y in zip(a, b, strict=True)), utt
 
 
 def test_cv_under_ddp_saves_every_test_prediction_once(tmp_path: Path) -> None:
