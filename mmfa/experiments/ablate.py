@@ -70,8 +70,7 @@ def ablate_main(argv: list[str]) -> Path:
         run_dir = args.out / combination_name(combo)
         overrides = [f"--{key}={value}" for key, value in combo]
         log.info("ablation %d/%d: %s", k, len(combos), run_dir.name)
-        cv_main([*rest, *overrides, "--out", str(run_dir)])
-        run_dirs.append(run_dir)
+        run_dirs.append(cv_main([*rest, *overrides, "--out", str(run_dir)]))  # --new-run: RUN-2
         labels.append(" / ".join(value for _, value in combo) or "base")
     table = compare_runs(run_dirs, args.out, labels=labels)
     print(table)
