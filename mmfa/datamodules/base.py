@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import lightning as L
 import torch
+from jsonargparse import lazy_instance
 from torch.utils.data import DataLoader
 
 from mmfa.datamodules.collate import FeatureDataset, collate
@@ -30,10 +31,25 @@ from mmfa.features.frontend import AudioFrontEnd
 from mmfa.features.pipeline import FeaturePipeline, FeatureReport, SampleRef
 from mmfa.features.text import TextFeatureExtractor
 from mmfa.manifest import SPLITS, Utterance
+from mmfa.problem import ProblemType, get_problem
 
 log = logging.getLogger(__name__)
 
-TaskType = Literal["multiclass", "multilabel", "regression"]
+# Defaults shown in full by ``--print_config`` (class_path + init_args), so a resolved config
+# names the front-ends actually used and nested overrides (``--data.audio.init_args.x``) work.
+# They are templates: each datamodule builds its own instance from them (see _own_instance).
+DEFAULT_AUDIO: Any = lazy_instance(MFCCExtractor)
+DEFAULT_TEXT: Any = lazy_instance(TextFeatureExtractor)
+
+
+def _own_instance(obj: Any) -> Any:
+    """A plain instance of a front-end given as a lazy template (shared, unpicklable)."""
+    cls = getattr(obj, "_lazy_class_type", None)
+    if cls is None:
+        return obj
+    return cls(**obj._lazy_kwargs)
+
+TaskType = ProblemType  # kept for plugins that imported it from here
 
 
 def default_cache_dir() -> Path:
@@ -91,7 +107,7 @@ class EmotionDataModule(L.LightningDataModule):
     #: Label names, in index order. Set by each corpus (may depend on init arguments).
     class_names: tuple[str, ...] = ()
     #: What the labels are: one class, several present classes, or a score.
-    task_type: TaskType = "multiclass"
+    task_type: ProblemType = "multiclass"
     #: Whether splits must be speaker-disjoint (checked at setup).
     speaker_independent: bool = False
     #: Whether ``fit`` is followed by a test (so an empty test split fails before training);
@@ -102,8 +118,8 @@ class EmotionDataModule(L.LightningDataModule):
         self,
         root: str | None = None,
         fold: str | None = None,
-        audio: AudioFrontEnd | None = None,
-        text: TextFeatureExtractor | None = None,
+        audio: AudioFrontEnd | None = DEFAULT_AUDIO,
+        text: TextFeatureExtractor | None = DEFAULT_TEXT,
         use_audio: bool = True,
         use_text: bool = True,
         cache_dir: str | None = None,
@@ -122,8 +138,8 @@ class EmotionDataModule(L.LightningDataModule):
             raise ConfigError("data.use_audio and data.use_text are both false: nothing to feed")
         self.root = Path(root).expanduser() if root else None
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-        self.audio = (audio or MFCCExtractor()) if use_audio else None
-        self.text = (text or TextFeatureExtractor()) if use_text else None
+        self.audio = _own_instance(audio or MFCCExtractor()) if use_audio else None
+        self.text = _own_instance(text or TextFeatureExtractor()) if use_text else None
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.extract_workers = extract_workers
@@ -188,7 +204,9 @@ class EmotionDataModule(L.LightningDataModule):
     @property
     def num_outputs(self) -> int:
         """Number of model outputs: classes, labels, or 1 for a score."""
-        return 1 if self.task_type == "regression" else len(self.class_names)
+        return get_problem(self.task_type, key=f"{type(self).__name__}.task_type").num_outputs(
+            len(self.class_names)
+        )
 
     # -- Lightning hooks ------------------------------------------------------------------------
     def prepare_data(self) -> None:

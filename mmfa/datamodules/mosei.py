@@ -16,9 +16,10 @@ from mmfa.corpora.mosei import (
     read_mosei_folds,
     read_mosei_with_report,
 )
-from mmfa.datamodules.base import EmotionDataModule, TaskType, require_root
+from mmfa.datamodules.base import EmotionDataModule, require_root
 from mmfa.errors import ConfigError
 from mmfa.manifest import Utterance
+from mmfa.problem import ProblemType
 
 __all__ = [
     "MOSEI_EMOTIONS",
@@ -31,7 +32,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_TASK_TYPES: dict[str, TaskType] = {
+_TASK_TYPES: dict[str, ProblemType] = {
     "emotion6": "multiclass",
     "multilabel": "multilabel",
     "sentiment": "regression",
