@@ -190,16 +190,19 @@ def _multiclass_figures(
     per_fold: list[FoldMetrics],
     report: dict[str, Any],
 ) -> dict[str, str]:
-    counts = np.sum([m.confusion for m in per_fold if m.confusion is not None], axis=0).astype(int)
+    counts = _summed_confusion(per_fold)
     report["confusion_matrix"] = {
         "labels": names,
         "counts": counts.tolist(),
         "row_normalised": plots.row_normalise(counts).tolist(),
     }
     plots.plot_confusion(out / "confusion_matrix.png", counts, names, title=report["title"])
-    positives = [[(f.target == k, f.scores[:, k]) for f in folds] for k in range(len(names))]
-    _roc(out, names, positives, report)
-    return {"confusion_matrix": "confusion_matrix.png", "roc_curves": "roc_curves.png"}
+    return _roc(
+        out,
+        names,
+        [[(f.target == k, f.scores[:, k]) for f in folds] for k in range(len(names))],
+        report,
+    )
 
 
 def _multilabel_figures(
@@ -209,7 +212,7 @@ def _multilabel_figures(
     per_fold: list[FoldMetrics],
     report: dict[str, Any],
 ) -> dict[str, str]:
-    counts = np.sum([m.confusion for m in per_fold if m.confusion is not None], axis=0).astype(int)
+    counts = _summed_confusion(per_fold)
     report["confusion_matrix"] = {
         "labels": names,
         "layout": "[label][true][predicted]",
@@ -217,8 +220,11 @@ def _multilabel_figures(
     }
     plots.plot_label_confusion(out / "confusion_matrix.png", counts, names, title=report["title"])
     positives = [[(f.target[:, k] == 1, f.scores[:, k]) for f in folds] for k in range(len(names))]
-    _roc(out, names, positives, report)
-    return {"confusion_matrix": "confusion_matrix.png", "roc_curves": "roc_curves.png"}
+    return _roc(out, names, positives, report)
+
+
+def _summed_confusion(per_fold: list[FoldMetrics]) -> np.ndarray:
+    return np.sum([m.confusion for m in per_fold if m.confusion is not None], axis=0).astype(int)
 
 
 def _roc(
@@ -226,7 +232,8 @@ def _roc(
     names: list[str],
     positives: list[list[tuple[np.ndarray, np.ndarray]]],
     report: dict[str, Any],
-) -> None:
+) -> dict[str, str]:
+    """Per-class ROC curves over folds; returns the files of a classification report."""
     auc = [report["per_class"][n]["AUC"] for n in names]
     plots.plot_roc(
         out / "roc_curves.png",
@@ -236,6 +243,7 @@ def _roc(
         [a["std"] for a in auc],
         title=report["title"],
     )
+    return {"confusion_matrix": "confusion_matrix.png", "roc_curves": "roc_curves.png"}
 
 
 _FIGURES = {
