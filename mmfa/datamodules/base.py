@@ -23,7 +23,12 @@ from torch.utils.data import DataLoader
 from mmfa.datamodules.collate import FeatureDataset, collate
 from mmfa.datamodules.sampler import BucketBatchSampler, check_batch_memory, store_lengths
 from mmfa.datamodules.shuffle import EpochShuffleSampler
-from mmfa.datamodules.transforms import FeatureAugment, SpeakerStats, speaker_statistics
+from mmfa.datamodules.transforms import (
+    FeatureAugment,
+    SpeakerStats,
+    speaker_statistics,
+    trim_silence,
+)
 from mmfa.datamodules.validation import check_manifest, check_ready, check_split_name
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
@@ -99,9 +104,11 @@ class EmotionDataModule(L.LightningDataModule):
             front-end unless it sets its own ``max_seconds``; ``None``: no cap.
         speaker_norm: standardise each audio feature with its speaker's mean and std over all
             that speaker's utterances (no labels used; see :mod:`mmfa.datamodules.transforms`).
-            Off by default (the paper feeds the MFCC as extracted).
+            Off by default (the paper feeds the MFCC as extracted); no effect without audio.
         augment: train-time augmentation of the audio features, e.g.
             :class:`~mmfa.datamodules.transforms.FeatureAugment`; None (default): none.
+        trim_silence: drop leading and trailing audio frames whose log-energy is this far below
+            the utterance's loudest frame (e.g. 6.0, about 26 dB); None (default): keep all.
     """
 
     #: Label names, in index order. Set by each corpus (may depend on init arguments).
@@ -132,6 +139,7 @@ class EmotionDataModule(L.LightningDataModule):
         max_clip_seconds: float | None = 60.0,
         speaker_norm: bool = False,
         augment: FeatureAugment | None = None,
+        trim_silence: float | None = None,
     ) -> None:
         super().__init__()
         if not (use_audio or use_text):
@@ -151,6 +159,7 @@ class EmotionDataModule(L.LightningDataModule):
             self.audio.max_seconds = max_clip_seconds  # a front-end's own cap wins
         self.speaker_norm = speaker_norm
         self.augment = augment
+        self.trim_silence = trim_silence
         self._speaker_stats: SpeakerStats | None = None
         self._fold: str | None = fold  # checked on first use, see the `fold` property
         self._fold_checked = False
@@ -377,8 +386,9 @@ class EmotionDataModule(L.LightningDataModule):
             self.utterances,
             self._pipeline.audio_store,
             self._pipeline.text_store,
-            speaker_stats=self.speaker_statistics() if self.speaker_norm else None,
+            speaker_stats=self.speaker_statistics() if self.speaker_norm and self.audio else None,
             audio_transform=self.augment if split == "train" else None,
+            trim=self.trim_silence,
         )
 
     def speaker_statistics(self) -> SpeakerStats:
@@ -387,10 +397,16 @@ class EmotionDataModule(L.LightningDataModule):
             self._build()
             assert self._pipeline is not None
             store = self._pipeline.audio_store
-            if store is None:
-                raise ConfigError("data.speaker_norm needs audio features; data.use_audio is off")
+            if store is None:  # a text-only run: nothing to normalise
+                return {}
+            trim = self.trim_silence
             self._speaker_stats = speaker_statistics(
-                (self.utterances[r.index].speaker, store.get_row(r.audio_row)) for r in self._refs
+                (
+                    self.utterances[r.index].speaker,
+                    trim_silence(x, trim) if trim is not None else x,
+                )
+                for r in self._refs
+                for x in (store.get_row(r.audio_row),)
             )
         return self._speaker_stats
 

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mmfa.datamodules.transforms import FeatureTransform, SpeakerStats
+from mmfa.datamodules.transforms import FeatureTransform, SpeakerStats, trim_silence
 from mmfa.features.pipeline import SampleRef
 from mmfa.features.store import FeatureStore
 from mmfa.manifest import Utterance
@@ -67,6 +67,7 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         text_store: FeatureStore | None,
         speaker_stats: SpeakerStats | None = None,
         audio_transform: FeatureTransform | None = None,
+        trim: float | None = None,
     ) -> None:
         self.refs = refs
         self.utterances = utterances
@@ -74,6 +75,7 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         self.text_store = text_store
         self.speaker_stats = speaker_stats  # per-speaker audio standardisation (None: off)
         self.audio_transform = audio_transform  # train-time augmentation (None: off)
+        self.trim = trim  # silence trimming threshold (None: off)
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -82,6 +84,8 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         ref = self.refs[i]
         label = self.utterances[ref.index].label
         audio = self.audio_store.get_row(ref.audio_row) if self.audio_store is not None else None
+        if audio is not None and self.trim is not None:
+            audio = trim_silence(audio, self.trim)
         if audio is not None and self.speaker_stats is not None:
             mean, std = self.speaker_stats[self.utterances[ref.index].speaker]
             audio = (audio - mean) / std

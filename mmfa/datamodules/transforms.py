@@ -11,6 +11,9 @@ feeds the per-utterance mean-normalised MFCC as they are).
   utterance is relative to the same speaker's other utterances.
 - ``augment``: :class:`FeatureAugment`, SpecAugment-style time and feature masking plus Gaussian
   noise on the (normalised) training features only.
+- ``trim_silence``: :func:`trim_silence` drops the leading and trailing frames that are much
+  quieter than the utterance's loudest frame (acted corpora such as RAVDESS have about a second
+  of silence at each end), in every split and before the speaker statistics; no labels used.
 """
 
 from __future__ import annotations
@@ -24,6 +27,23 @@ import torch
 SpeakerStats = dict[str, tuple[np.ndarray, np.ndarray]]
 #: A train-time transform of one ``(T, D)`` feature matrix.
 FeatureTransform = Callable[[np.ndarray], np.ndarray]
+
+
+def trim_silence(x: np.ndarray, drop: float) -> np.ndarray:
+    """Cut the leading and trailing frames whose log-energy is ``drop`` below the loudest frame.
+
+    Feature 0 must be the log-energy (natural log), as in mmfa's MFCC front-ends; a per-utterance
+    mean subtraction does not matter (only differences are used). ``drop=6`` is about 26 dB.
+
+    Args:
+        x: ``(T, D)`` features of one utterance.
+        drop: how far below the peak log-energy a frame counts as silence.
+
+    Returns:
+        ``(T', D)`` with ``1 <= T' <= T``: the frames from the first to the last loud one.
+    """
+    loud = np.flatnonzero(x[:, 0] >= x[:, 0].max() - drop)
+    return x[loud[0] : loud[-1] + 1]
 
 
 def speaker_statistics(rows: Iterable[tuple[str, np.ndarray]], eps: float = 1e-5) -> SpeakerStats:

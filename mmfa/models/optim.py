@@ -26,19 +26,23 @@ def build_optimizer(
     name: OptimizerName = "sgd",
     lr: float = 1e-3,
     momentum: float = 0.0,
-    weight_decay: float = 0.0,
+    weight_decay: float | None = None,
 ) -> torch.optim.Optimizer:
     """The optimiser by name: ``sgd`` (the paper), ``adam`` or ``adamw`` (decoupled decay).
+
+    ``weight_decay=None`` keeps torch's default of each (0 for SGD and Adam, 0.01 for AdamW).
 
     Raises:
         ConfigError: an unknown name (the message names ``model.optimizer``).
     """
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay or 0.0)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay or 0.0)
+    if name == "adamw":  # torch's AdamW decays by 0.01 unless told otherwise
+        return torch.optim.AdamW(
+            params, lr=lr, weight_decay=0.01 if weight_decay is None else weight_decay
+        )
     raise ConfigError(f"model.optimizer={name!r}: use 'sgd', 'adam' or 'adamw'")
 
 

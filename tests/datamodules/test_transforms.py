@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mmfa.datamodules.ravdess import RAVDESSDataModule
-from mmfa.datamodules.transforms import FeatureAugment, speaker_statistics
+from mmfa.datamodules.transforms import FeatureAugment, speaker_statistics, trim_silence
 from mmfa.testing.fakes.ravdess import write_fake_ravdess
 
 
@@ -86,3 +86,24 @@ def test_augment_touches_training_batches_only(ravdess_root: Path) -> None:
     assert torch.equal(train_plain["index"], train_aug["index"])  # same shuffling
     assert not torch.allclose(train_plain["audio"], train_aug["audio"])
     assert (train_aug["audio"][~train_aug["audio_mask"]] == 0).all(), "padding stays zero"
+
+
+def test_trim_silence_keeps_the_loud_middle() -> None:
+    energy = np.array([1.0, 2.0, 9.0, 14.0, 3.0, 15.0, 12.0, 4.0, 1.0])
+    x = np.stack([energy, np.arange(9.0)], axis=1)
+    trimmed = trim_silence(x, drop=6.0)  # loud = within 6 of the peak 15: frames 2..6
+    np.testing.assert_array_equal(trimmed[:, 1], [2, 3, 4, 5, 6])
+    shifted = x - [100.0, 0.0]  # a per-utterance mean subtraction changes nothing
+    np.testing.assert_array_equal(trim_silence(shifted, 6.0), trimmed - [100.0, 0.0])
+    assert len(trim_silence(x, drop=0.0)) == 1
+
+
+def test_trim_silence_option_shortens_every_split(ravdess_root: Path) -> None:
+    plain = RAVDESSDataModule(root=str(ravdess_root), batch_size=64)
+    trimmed = RAVDESSDataModule(root=str(ravdess_root), batch_size=64, trim_silence=0.5)
+    for dm in (plain, trimmed):
+        dm.setup("fit")
+    for split in ("train", "val", "test"):
+        a, b = plain._dataset(split), trimmed._dataset(split)
+        lengths = [(len(a[i]["audio"]), len(b[i]["audio"])) for i in range(len(a))]
+        assert all(0 < t <= p for p, t in lengths) and any(t < p for p, t in lengths)

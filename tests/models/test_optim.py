@@ -61,3 +61,10 @@ def test_balanced_class_weights_match_scikit_learn() -> None:
     assert weights is not None
     torch.testing.assert_close(weights[present], torch.tensor(expected, dtype=torch.float32))
     assert weights[2] == 0 and class_weights(counts, "none") is None
+
+
+def test_weight_decay_none_keeps_torch_defaults() -> None:
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    assert build_optimizer(params, "adamw").param_groups[0]["weight_decay"] == 0.01
+    assert build_optimizer(params, "sgd").param_groups[0]["weight_decay"] == 0
+    assert build_optimizer(params, "adam", weight_decay=0.1).param_groups[0]["weight_decay"] == 0.1
