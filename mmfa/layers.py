@@ -172,7 +172,8 @@ class ClassifierHead(nn.Module):
     "Each FC layer contains 80 perceptive units followed by a batch normalization layer and a
     dropout layer of 0.3. The activation is fastGELU": ``num_layers`` x ``Linear -> FastGELU ->
     BatchNorm1d -> Dropout``, then ``Linear(hidden, num_outputs)``. Softmax lives in the loss.
-    BatchNorm uses Keras' defaults (momentum 0.01 in PyTorch terms, eps 1e-3).
+    BatchNorm uses Keras' eps 1e-3 and PyTorch's momentum 0.1 (:data:`BN_MOMENTUM`; see
+    :class:`MaskedBatchNorm1d` for why not Keras' 0.99).
 
     Args:
         in_dim: input feature size.

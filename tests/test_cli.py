@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from mmfa.cli import main
 
@@ -42,8 +45,69 @@ def test_every_config_prints(config: Path, capsys: pytest.CaptureFixture[str]) -
     assert "trainer:" in out and "model:" in out
 
 
+def ignored_settings(fragment: Any, resolved: Any, path: str = "") -> list[str]:
+    """The settings of a config ``fragment`` that the ``resolved`` config does not hold.
+
+    Dicts must hold every key of the fragment (recursively); a list element of the fragment must
+    be held by some element of the resolved list (a list may gain defaults or entries); a dict
+    matched against a list (a single logger given, a list printed) by one of its elements;
+    anything else must be equal.
+    """
+    if isinstance(fragment, dict) and isinstance(resolved, list):
+        if any(not ignored_settings(fragment, item, path) for item in resolved):
+            return []
+        return [path or "/"]
+    if isinstance(fragment, dict):
+        if not isinstance(resolved, dict):
+            return [path or "/"]
+        return [
+            missing
+            for key, value in fragment.items()
+            for missing in (
+                ignored_settings(value, resolved[key], f"{path}.{key}".lstrip("."))
+                if key in resolved
+                else [f"{path}.{key}".lstrip(".")]
+            )
+        ]
+    if isinstance(fragment, list):
+        if not isinstance(resolved, list):
+            return [path]
+        return [
+            f"{path}[{i}]"
+            for i, item in enumerate(fragment)
+            if all(ignored_settings(item, candidate) for candidate in resolved)
+        ]
+    if fragment == resolved:
+        return []
+    if path.endswith("class_path") and isinstance(fragment, str) and isinstance(resolved, str):
+        # the printed path may be a shorter one for the same class (mmfa.fusion.LateFusion)
+        fragment, resolved = _import(fragment), _import(resolved)
+    return [] if fragment == resolved else [f"{path}: {fragment!r} became {resolved!r}"]
+
+
+def _import(dotted: str) -> Any:
+    """The object a dotted path names, or the path itself when it does not import."""
+    module, _, name = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return dotted
+
+
+def test_ignored_settings_sees_a_dropped_value() -> None:
+    resolved = {"model": {"fusion": {"class_path": "a.B", "init_args": {"heads": 2}}}}
+    assert ignored_settings({"model": {"fusion": {"class_path": "a.B"}}}, resolved) == []
+    assert ignored_settings({"model": {"fusion": {"class_path": "a.C"}}}, resolved) == [
+        "model.fusion.class_path: 'a.C' became 'a.B'"
+    ]
+    assert ignored_settings({"model": {"lr": 1}}, resolved) == ["model.lr"]
+    same = {"class_path": "mmfa.fusion.LateFusion"}
+    assert ignored_settings({"class_path": "mmfa.fusion.late.LateFusion"}, same) == []
+
+
 @pytest.mark.parametrize("fragment", FRAGMENTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_fragment_composes(fragment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """demo.yaml + the fragment: every setting of the fragment is in the resolved config."""
     with pytest.raises(SystemExit):
         main(
             [
@@ -55,7 +119,11 @@ def test_every_fragment_composes(fragment: Path, capsys: pytest.CaptureFixture[s
                 "--print_config",
             ]
         )
-    assert "class_path" in capsys.readouterr().out
+    resolved = yaml.safe_load(capsys.readouterr().out)
+    assert isinstance(resolved, dict), "--print_config printed no config"
+    wanted = yaml.safe_load(fragment.read_text(encoding="utf-8"))
+    assert wanted, f"{fragment} sets nothing"
+    assert ignored_settings(wanted, resolved) == []
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from mmfa.cli import main
+from mmfa.testing.contracts import DataModuleContract
 from mmfa.testing.media import tone, write_wav
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +47,17 @@ def write_wav_folder(root: Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return root
+
+
+class TestWavFolderContract(DataModuleContract):
+    """The example plugin passes the checks every built-in datamodule passes."""
+
+    @pytest.fixture
+    def datamodule(self, tmp_path: Path) -> Any:
+        from mmfa_wav_folder import WavFolderDataModule
+
+        root = write_wav_folder(tmp_path / "corpus")
+        return WavFolderDataModule(root=str(root), batch_size=4, fold="bob")
 
 
 def test_listed_by_mmfa(capsys: pytest.CaptureFixture[str]) -> None:

@@ -306,7 +306,7 @@ class FeaturePipeline:
                 report.reused[kind] += key not in new_keys
             elif key in failures:
                 self._fail(bad, i, BadInputError(utts[i].id, *failures[key]))
-            elif key not in store:
+            else:  # neither stored nor recorded as failed
                 self._fail(
                     bad,
                     i,

@@ -10,6 +10,7 @@ from mmfa.cli import main
 from mmfa.datamodules.iemocap import IEMOCAPDataModule
 from mmfa.datamodules.meld import MELDDataModule
 from mmfa.datamodules.mosei import MOSEIDataModule
+from mmfa.datamodules.synthetic import SyntheticDataModule
 from mmfa.errors import ConfigError
 from mmfa.testing.contracts import DataModuleContract
 from mmfa.testing.fakes import (
@@ -37,6 +38,13 @@ def meld_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def mosei_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_fake_mosei(tmp_path_factory.mktemp("mosei"))
+
+
+class TestSyntheticContract(DataModuleContract):
+    @pytest.fixture
+    def datamodule(self) -> SyntheticDataModule:
+        # the conftest's small corpus: its features are already in the session cache
+        return SyntheticDataModule(num_speakers=6, utterances_per_speaker=12, batch_size=8)
 
 
 class TestIEMOCAPContract(DataModuleContract):
