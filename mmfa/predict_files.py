@@ -12,7 +12,9 @@ No config is needed: the checkpoint carries the front-ends, the fusion and the c
 Writes ``--out`` (CSV) and the same rows as JSON lines beside it (``.jsonl``): ``id, path, text,
 prediction``, one score column per class (or ``score`` for regression), and ``modalities``.
 Inputs that cannot be used are listed, with the reason, in ``<out>.skipped.csv`` and in the log;
-none is dropped silently.
+none is dropped silently. ``--transcribe MODEL`` fills missing transcripts with a speech
+recogniser from the local cache (:mod:`mmfa.features.asr`); a ``transcript`` column then says
+``asr`` or ``given``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--cache_dir", default=None, help="feature cache (default: mmfa's)")
     parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument(
+        "--transcribe",
+        default=None,
+        metavar="MODEL",
+        help="fill missing transcripts with this transformers speech-recognition model (a local "
+        "folder or a model in the local Hugging Face cache); off by default",
+    )
     parser.add_argument(
         "--allow_remote_checkpoint",
         action="store_true",
@@ -147,6 +156,9 @@ def predict_files_main(argv: list[str]) -> Path:
         cache_dir=args.cache_dir,
         allow_remote=args.allow_remote_checkpoint,
     )
+    transcribed: set[str] = set()
+    if args.transcribe:
+        utterances, transcribed = _transcribe(utterances, args.transcribe, args.device)
     log.info("predicting %d inputs with %s", len(utterances), args.ckpt_path)
     run = recognizer.predict_utterances(utterances, batch_size=args.batch_size)
     names = recognizer.class_names
@@ -166,10 +178,36 @@ def predict_files_main(argv: list[str]) -> Path:
             {c: f"{v:.6f}" for c, v in zip(score_columns, pred.scores.values(), strict=True)}
         )
         row["modalities"] = "+".join(pred.modalities)
+        if args.transcribe:
+            row["transcript"] = "asr" if pred.id in transcribed else "given"
         rows.append(row)
     _write(args.out, rows, run.skipped)
     _print_metrics(recognizer, rows, labels)
     return args.out
+
+
+def _transcribe(
+    utterances: list[Utterance], model: str, device: str
+) -> tuple[list[Utterance], set[str]]:
+    """Fill empty transcripts with ASR; return the utterances and the ids transcribed."""
+    from dataclasses import replace
+
+    from mmfa.features.asr import Transcriber
+
+    todo = [i for i, u in enumerate(utterances) if u.audio_path is not None and not u.text.strip()]
+    if not todo:
+        return utterances, set()
+    texts = Transcriber(model, device=device).transcribe(
+        [utterances[i].audio_path for i in todo],  # type: ignore[misc]
+        [utterances[i].id for i in todo],
+    )
+    out, done = list(utterances), set()
+    for i, text in zip(todo, texts, strict=True):
+        if isinstance(text, str) and text:
+            out[i] = replace(out[i], text=text)
+            done.add(out[i].id)
+    log.info("transcribed %d of %d inputs without a transcript", len(done), len(todo))
+    return out, done
 
 
 def _write(out: Path, rows: list[dict[str, Any]], skipped: list[Any]) -> None:
