@@ -86,6 +86,7 @@ def inference_spec(config: Any, datamodule: Any, model: EmotionTask) -> dict[str
         "datamodule": type(datamodule).__name__,
         # Per-speaker feature statistics are not in the checkpoint: inference must know.
         "speaker_norm": bool(getattr(datamodule, "speaker_norm", False)),
+        "trim_silence": getattr(datamodule, "trim_silence", None),
         "fusion": {
             "class_path": f"{type(fusion).__module__}.{type(fusion).__qualname__}",
             "init_args": fusion_args,

@@ -98,6 +98,11 @@ class EmotionRecognizer:
         self.modalities = tuple(task.fusion.modalities)
         #: A model trained with modality dropout can do without one of its modalities.
         self.tolerates_missing = float(task.network.modality_dropout) > 0
+        #: Audio preparation the model was trained with (from the checkpoint): per-speaker
+        #: standardisation, with statistics over the inputs of each speaker given here, and
+        #: silence trimming (threshold; None: off).
+        self.speaker_norm = False
+        self.trim_silence: float | None = None
 
     @classmethod
     def from_checkpoint(
@@ -123,12 +128,10 @@ class EmotionRecognizer:
         spec = checkpoint[checkpoints.SPEC_KEY]
         audio = checkpoints.build_frontend(spec.get("audio"), "mmfa.frontends")
         text = checkpoints.build_frontend(spec.get("text"), "mmfa.text")
-        if spec.get("speaker_norm"):
-            raise ConfigError(
-                f"{path}: trained with data.speaker_norm, which needs several utterances of each "
-                "speaker at prediction time; EmotionRecognizer does not support it yet"
-            )
-        return cls(task, audio, text, device=device, cache_dir=cache_dir)
+        recognizer = cls(task, audio, text, device=device, cache_dir=cache_dir)
+        recognizer.speaker_norm = bool(spec.get("speaker_norm"))
+        recognizer.trim_silence = spec.get("trim_silence")
+        return recognizer
 
     # -- the public calls ------------------------------------------------------------------------
     def predict(
@@ -244,7 +247,14 @@ class EmotionRecognizer:
         )
         refs, report = pipeline.run(group)
         run.skipped += [Skipped(uid, reason, detail) for uid, reason, detail in report.skipped]
-        dataset = FeatureDataset(refs, group, pipeline.audio_store, pipeline.text_store)
+        dataset = FeatureDataset(
+            refs,
+            group,
+            pipeline.audio_store,
+            pipeline.text_store,
+            speaker_stats=self._speaker_stats(refs, group, pipeline.audio_store),
+            trim=self.trim_silence if "audio" in has else None,
+        )
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
         with torch.inference_mode():
             for batch in loader:
@@ -261,6 +271,27 @@ class EmotionRecognizer:
                         self._score_dict(scores[row]),
                         has,
                     )
+
+    def _speaker_stats(self, refs: Any, group: list[Utterance], store: Any) -> Any:
+        """Per-speaker statistics over these inputs' audio, as in training (None: off)."""
+        if not self.speaker_norm or store is None:
+            return None
+        from mmfa.datamodules.transforms import speaker_statistics, trim_silence
+
+        trim = self.trim_silence
+        rows = [
+            (group[r.index].speaker, trim_silence(x, trim) if trim is not None else x)
+            for r in refs
+            for x in (store.get_row(r.audio_row),)
+        ]
+        stats = speaker_statistics(rows)
+        if len(stats) == len(rows) > 1:
+            log.warning(
+                "the model was trained with per-speaker feature normalisation, and every input "
+                "here is its own speaker: statistics come from one utterance each. Give a "
+                "'speaker' column (manifest) so each speaker's utterances are normalised together."
+            )
+        return stats
 
     def _score_dict(self, scores: np.ndarray) -> dict[str, float]:
         columns = self.problem.score_columns(self.class_names)

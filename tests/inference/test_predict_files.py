@@ -211,3 +211,39 @@ def test_predict_over_a_datamodule_split_writes_predict_csv(
         assert got[uid]["prediction"] in {c.removeprefix("score_") for c in row if "score_" in c}
         for column in (c for c in row if c.startswith("score_")):
             assert float(got[uid][column]) == pytest.approx(float(row[column]), abs=1e-5)
+
+
+def test_speaker_normalised_model_round_trip(tmp_path: Path) -> None:
+    """A model trained with per-speaker statistics and silence trimming: same numbers again."""
+    main(
+        [
+            "fit",
+            "--config",
+            str(REPO / "configs/demo.yaml"),
+            "--trainer.max_epochs=1",
+            "--trainer.enable_progress_bar=false",
+            f"--trainer.logger.init_args.save_dir={tmp_path}",
+            "--data.init_args.speaker_norm=true",
+            "--data.init_args.trim_silence=6.0",
+            *SMALL,
+        ]
+    )
+    ckpt = next(tmp_path.rglob("best.ckpt"))
+    predictions = next(tmp_path.rglob("predictions.csv"))
+    from mmfa.datamodules.synthetic import SyntheticDataModule
+
+    dm = SyntheticDataModule(num_speakers=6, utterances_per_speaker=12)
+    utterances = {u.id: u for u in dm.load_manifest()}
+    manifest = tmp_path / "manifest.csv"
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "path", "text", "speaker"])
+        for uid in _rows(predictions):
+            utt = utterances[uid]
+            writer.writerow([uid, utt.audio_path, utt.text, utt.speaker])
+    out = tmp_path / "preds.csv"
+    main(["predict", "--ckpt_path", str(ckpt), "--input", str(manifest), "--out", str(out)])
+    want, got = _rows(predictions), _rows(out)
+    for uid, row in want.items():
+        for column in (c for c in row if c.startswith("score_")):
+            assert float(got[uid][column]) == pytest.approx(float(row[column]), abs=1e-5), uid
