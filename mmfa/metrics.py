@@ -1,6 +1,6 @@
 """The one place that builds metric collections (torchmetrics).
 
-Build once, clone per stage with a slash prefix (STYLE.md convention 5)::
+Build once, clone per stage with a slash prefix (``val/``, ``test/``)::
 
     metrics = build_metrics(get_problem("multiclass"), ["neutral", "angry", "sad", "happy"])
     val_metrics = metrics.clone(prefix="val/")   # keys: val/WA, val/UA, val/F1/angry, ...
@@ -282,7 +282,7 @@ def _multiclass(num_classes: int, names: Sequence[str]) -> dict[str, Metric]:
         "precision_w": MulticlassPrecision(num_classes=c, average="weighted"),
         "recall_w": MulticlassRecall(num_classes=c, average="weighted"),
         "F1_w": MulticlassF1Score(num_classes=c, average="weighted"),
-        # ENVIRONMENT.md: MulticlassFBetaScore takes keyword arguments only.
+        # MulticlassFBetaScore takes keyword arguments only (beta first positionally is an error).
         "Fbeta_w": MulticlassFBetaScore(beta=FBETA, num_classes=c, average="weighted"),
         "F1_macro": MulticlassF1Score(num_classes=c, average="macro"),
         "AUC_macro": MulticlassAUROC(num_classes=c, average="macro"),
