@@ -370,13 +370,14 @@ class TextFeatureExtractor:
             for w in enc.word_ids(j):
                 if w is not None:
                     pieces_per_word[w] += 1
-            kept, used = len(pieces_per_word), 0
-            while kept > 0 and used + pieces_per_word[kept - 1] <= room:
-                kept -= 1
-                used += pieces_per_word[kept]
-            self.context_trimmed += kept > 0
+            # Walk back from the latest word while it fits; ``first`` is the oldest word kept.
+            first, used = len(pieces_per_word), 0
+            while first > 0 and used + pieces_per_word[first - 1] <= room:
+                first -= 1
+                used += pieces_per_word[first]
+            self.context_trimmed += first > 0
             # Words the tokenizer drops (no pieces) carry nothing: leave them out.
-            pairs = zip(ctx_words[i][kept:], pieces_per_word[kept:], strict=True)
+            pairs = zip(ctx_words[i][first:], pieces_per_word[first:], strict=True)
             words = [w for w, n in pairs if n]
             out[i] = (words, used)
         return out
