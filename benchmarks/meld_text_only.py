@@ -201,7 +201,7 @@ def finetune_stage(meld: Path, out: Path, opts: argparse.Namespace) -> dict[str,
         lr=opts.finetune_lr,
         batch_size=opts.finetune_batch_size,
         max_length=opts.finetune_max_length,
-        seed=opts.seed,
+        seed=opts.seed if opts.finetune_seed is None else opts.finetune_seed,
     )
     utts = read_meld(
         meld,
@@ -433,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--finetune-lr", type=float, default=5e-5)
     parser.add_argument("--finetune-batch-size", type=int, default=32)
     parser.add_argument("--finetune-max-length", type=int, default=128)
+    parser.add_argument("--finetune-seed", type=int, default=None,
+                        help="seed of the fine-tuning (default: --seed); fix it to vary only "
+                        "the second stage's seed and reuse the fine-tuned encoder")  # fmt: skip
     parser.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the JSON")
     opts = parser.parse_args(argv)
