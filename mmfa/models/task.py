@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import lightning as L
-import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import MeanMetric
 
@@ -17,6 +17,13 @@ from mmfa.checkpoints import SPEC_KEY, feature_mismatch
 from mmfa.errors import ConfigError
 from mmfa.fusion.base import Fusion, FusionFactory
 from mmfa.models.network import MMFANetwork
+from mmfa.models.optim import (
+    ClassWeight,
+    ScheduleName,
+    build_optimizer,
+    build_schedule,
+    class_weights,
+)
 from mmfa.problem import ProblemType, get_problem
 
 
@@ -43,6 +50,16 @@ class EmotionTask(L.LightningModule):
         text_factor: f_w of eq. (6): text GRU units = text_dim / f_w.
         recurrent_dropout: GRU recurrent dropout (paper: 0.3; see ModalityEncoder for how).
         l2: L2 factor on the GRU weights (paper: 1e-4; the fusion has its own).
+        weight_decay: optimiser weight decay; None = torch's default (0; AdamW 0.01).
+        schedule: ``keras_decay`` (the paper, with ``lr_decay``), ``cosine`` (linear warm-up
+            over the first ``warmup`` fraction of the steps, then cosine to 0) or ``onecycle``
+            (:mod:`mmfa.models.optim`).
+        warmup: fraction of the training steps spent warming up (cosine, onecycle).
+        label_smoothing: cross-entropy label smoothing in training (multiclass; paper: 0).
+        class_weight: ``none`` (the paper) or ``balanced``: cross-entropy weights
+            ``n / (C n_c)`` from the training split's label counts (multiclass).
+        modality_dropout: in training, the share of utterances that lose their audio or their
+            text (see :class:`~mmfa.models.network.MMFANetwork`; paper: 0).
     """
 
     def __init__(
@@ -61,6 +78,12 @@ class EmotionTask(L.LightningModule):
         text_factor: float = 4.0,
         recurrent_dropout: float = 0.3,
         l2: float = 1e-4,
+        weight_decay: float | None = None,
+        schedule: ScheduleName = "keras_decay",
+        warmup: float = 0.0,
+        label_smoothing: float = 0.0,
+        class_weight: ClassWeight = "none",
+        modality_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["fusion"])
@@ -75,7 +98,9 @@ class EmotionTask(L.LightningModule):
             text_factor=text_factor,
             recurrent_dropout=recurrent_dropout,
             l2=l2,
+            modality_dropout=modality_dropout,
         )
+        self.class_weights: Tensor | None = None  # set from the training split at fit start
         fusion_module = self.network.fusion
         if self.problem.kind not in fusion_module.problem_types:
             raise ConfigError(
@@ -108,6 +133,10 @@ class EmotionTask(L.LightningModule):
         return self.network(batch["audio"], batch["audio_mask"], batch["text"], batch["text_mask"])
 
     def _loss(self, logits: Tensor, target: Tensor) -> Tensor:
+        smoothing = float(self.hparams.get("label_smoothing", 0.0)) if self.training else 0.0
+        if self.problem.kind == "multiclass" and (smoothing or self.class_weights is not None):
+            weight = None if self.class_weights is None else self.class_weights.to(logits.device)
+            return F.cross_entropy(logits, target, weight=weight, label_smoothing=smoothing)
         return self.problem.loss(logits, target)
 
     def _scores(self, logits: Tensor) -> Tensor:
@@ -192,15 +221,23 @@ class EmotionTask(L.LightningModule):
 
     # -- optimisation (Appendix A) ---------------------------------------------------------------
     def configure_optimizers(self) -> Any:
-        """SGD, lr 1e-3, Keras decay 1e-6 per step (lr / (1 + decay * step)) by default."""
+        """SGD, lr 1e-3, Keras decay 1e-6 per step (lr / (1 + decay * step)) by default.
+
+        The practical recipe's choices (AdamW, cosine with warm-up, class weights) come from
+        :mod:`mmfa.models.optim`.
+        """
         hp = self.hparams
-        params, lr = self.parameters(), float(hp["lr"])
-        if hp["optimizer"] == "sgd":
-            opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, momentum=hp["momentum"])
-        elif hp["optimizer"] == "adam":
-            opt = torch.optim.Adam(params, lr=lr)
-        else:
-            opt = torch.optim.AdamW(params, lr=lr)
-        decay = float(hp["lr_decay"])
-        schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0 / (1.0 + decay * step))
+        opt = build_optimizer(
+            self.parameters(), hp["optimizer"], float(hp["lr"]), hp["momentum"], hp["weight_decay"]
+        )
+        schedule = build_schedule(
+            opt,
+            hp["schedule"],
+            total_steps=int(self.trainer.estimated_stepping_batches),
+            warmup=float(hp["warmup"]),
+            lr_decay=float(hp["lr_decay"]),
+        )
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if hp["class_weight"] != "none" and self.problem.kind == "multiclass" and datamodule:
+            self.class_weights = class_weights(datamodule.label_counts("train"), hp["class_weight"])
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

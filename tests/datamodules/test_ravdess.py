@@ -219,3 +219,24 @@ def test_config_through_the_real_cli(ravdess_root: Path, tmp_path: Path) -> None
             f"--trainer.default_root_dir={tmp_path}",
         ]
     )
+
+
+def test_practical_recipe_with_audio_path_through_the_real_cli(
+    ravdess_root: Path, tmp_path: Path
+) -> None:
+    main(
+        [
+            "fit",
+            "--config",
+            str(REPO / "configs" / "ravdess_8class.yaml"),
+            "--config",
+            str(REPO / "configs" / "recipe" / "practical.yaml"),
+            f"--data.root={ravdess_root}",
+            "--data.batch_size=4",
+            "--model.fusion.init_args.audio_path=true",
+            "--model.modality_dropout=0.3",
+            "--trainer.fast_dev_run=true",
+            "--trainer.logger=false",
+            f"--trainer.default_root_dir={tmp_path}",
+        ]
+    )

@@ -1,0 +1,147 @@
+"""Real-speech benchmark: every fusion on RAVDESS, the paper's recipe vs the practical one.
+
+Each row is one ``mmfa cv`` run (all actor-independent folds of the actors found) with the command
+recorded beside its numbers; rows run one after another, each in its own process, with one torch
+thread (the model is tiny; on shared cores more threads only slow it down)::
+
+    python benchmarks/ravdess_fusions.py [--data DIR] [--rows practical/AudioOnly,...] [--out DIR]
+    python benchmarks/ravdess_fusions.py --list          # the row names
+
+``--data`` is the folder holding ``Actor_XX`` (default ``$MMFA_SHARED/data/ravdess`` or
+``<repo>/../shared/data/ravdess``); without it the script says so and exits 0. Run folders go to
+``<out>/<recipe>-<fusion>`` (default ``runs/bench_ravdess``); a finished fold is not run again.
+``--collect`` only reads finished run folders. Results are merged into
+``benchmarks/results/ravdess_fusions.json`` (per-fold test UA and WA, mean and population std over
+folds, wall time, machine), which ``docs/results.md`` shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "ravdess_fusions.json"
+FAITHFUL = "configs/ravdess_8class.yaml"
+PRACTICAL = "configs/recipe/practical.yaml"
+
+#: fusion row name -> LightningCLI overrides.
+FUSIONS: dict[str, list[str]] = {
+    "MMFAFusion": ["--model.fusion=MMFAFusion"],
+    "MMFAFusion+audio_path": [
+        "--model.fusion=MMFAFusion",
+        "--model.fusion.init_args.audio_path=true",
+    ],
+    "ConcatFusion": ["--model.fusion=ConcatFusion"],
+    "LateFusion": ["--model.fusion=LateFusion"],
+    "AudioOnly": ["--model.fusion=AudioOnly"],
+    "TextOnly": ["--model.fusion=TextOnly"],
+}
+RECIPES: dict[str, list[str]] = {"faithful": [FAITHFUL], "practical": [FAITHFUL, PRACTICAL]}
+ROWS = [f"{recipe}/{fusion}" for recipe in RECIPES for fusion in FUSIONS]
+
+
+def default_data() -> Path:
+    shared = Path(os.environ.get("MMFA_SHARED", REPO.parent / "shared"))
+    return shared / "data" / "ravdess"
+
+
+def command(row: str, data: str, out: str) -> list[str]:
+    """The ``mmfa cv`` command of a row (the one the docs print)."""
+    recipe, fusion = row.split("/")
+    configs = [a for c in RECIPES[recipe] for a in ("--config", c)]
+    return ["mmfa", "cv", *configs, "--data.root", data, *FUSIONS[fusion], "--out", out]
+
+
+def run_row(row: str, data: Path, out: Path) -> float:
+    """Run one row in a fresh process; return its wall time in seconds."""
+    argv = command(row, str(data), str(out))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    env.setdefault("WANDB_MODE", "offline")
+    print("$", shlex.join(argv), flush=True)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "mmfa", *argv[1:], "--trainer.enable_progress_bar=false"],
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
+    return time.perf_counter() - start
+
+
+def collect(row: str, run_dir: Path, wall_s: float | None) -> dict[str, Any]:
+    """Per-fold and mean test UA/WA of a finished run folder (its ``report/report.json``)."""
+    report = json.loads((run_dir / "report" / "report.json").read_text())
+    folds = {f["fold"]: {"UA": 100 * f["ACC_B"], "WA": 100 * f["ACC"]} for f in report["per_fold"]}
+    ua = [f["UA"] for f in folds.values()]
+    wa = [f["WA"] for f in folds.values()]
+    if wall_s is None:  # from the run folder: first file written to the report
+        wall_s = (run_dir / "report" / "report.json").stat().st_mtime - (
+            run_dir / "run.json"
+        ).stat().st_mtime
+    return {
+        "command": shlex.join(command(row, "/path/to/ravdess", f"runs/ravdess/{slug(row)}")),
+        "folds": folds,
+        "UA_mean": statistics.fmean(ua),
+        "UA_std": statistics.pstdev(ua),
+        "WA_mean": statistics.fmean(wa),
+        "WA_std": statistics.pstdev(wa),
+        "wall_s": round(wall_s),
+    }
+
+
+def slug(row: str) -> str:
+    return row.replace("/", "-").replace("+", "-")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=default_data())
+    parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row names")
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench_ravdess")
+    parser.add_argument("--collect", action="store_true", help="only read finished run folders")
+    parser.add_argument("--list", action="store_true", help="print the row names and exit")
+    args = parser.parse_args()
+    if args.list:
+        print("\n".join(ROWS))
+        return
+    rows = args.rows.split(",")
+    unknown = sorted(set(rows) - set(ROWS))
+    if unknown:
+        sys.exit(f"unknown rows {unknown}; choose from {ROWS}")
+    if not args.collect and not sorted(args.data.glob("Actor_[0-9][0-9]")):
+        print(f"RAVDESS not found at {args.data} (no Actor_XX folders): skipped. Pass --data DIR.")
+        return
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": {}}
+    for row in rows:
+        run_dir = args.out / slug(row)
+        wall = None if args.collect else run_row(row, args.data, run_dir)
+        if not (run_dir / "report" / "report.json").exists():
+            print(f"{row}: no report in {run_dir}; skipped")
+            continue
+        results["rows"][row] = collect(row, run_dir, wall)
+        done = results["rows"][row]
+        print(f"{row}: UA {done['UA_mean']:.1f} ± {done['UA_std']:.1f}")
+    results.update(
+        corpus="RAVDESS speech (actors found under --data), 8 classes, actor-independent folds",
+        machine=f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}",
+        updated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        std="population std over folds (ddof=0), as mmfa's reports",
+    )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {RESULTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
