@@ -26,6 +26,7 @@ from mmfa.datamodules.base import EmotionDataModule
 from mmfa.logs import setup_logging
 from mmfa.models.task import EmotionTask
 from mmfa.plugins import load_plugins
+from mmfa.threads import configure_threads
 
 log = logging.getLogger("mmfa")
 
@@ -117,10 +118,14 @@ class MMFACLI(LightningCLI):
         config.trainer.logger = _fold_loggers(config.trainer.logger, target)
 
     def instantiate_classes(self) -> None:
-        """Instantiate, then give the task what its checkpoints must carry for inference."""
+        """Instantiate; give the task what its checkpoints carry; set this process's threads."""
         super().instantiate_classes()
         config = self.config[self.subcommand] if self.subcommand else self.config
         self.model.inference_spec = inference_spec(config, self.datamodule, self.model)
+        configure_threads(  # cores shared among this run's processes ($MMFA_THREADS overrides)
+            ranks=getattr(self.trainer, "num_devices", 1),
+            dataloader_workers=getattr(self.datamodule, "num_workers", 0),
+        )
 
     def after_fit(self) -> None:
         """Test the validation-selected checkpoint (never the last one, never chosen on test)."""

@@ -8,7 +8,10 @@ epoch of the MMFA-RNN took 93 s with the default against 2-4 s with one thread p
 
 Precedence, first that applies: ``$MMFA_THREADS``; the ``threads`` argument (from a config);
 ``$OMP_NUM_THREADS`` when the user set it (respected, not overridden); otherwise
-``max(1, cores // processes)``.
+``max(1, min(cores // processes, cores - load))``, where ``load`` is the machine's one-minute
+load average when mmfa starts (other users' and other runs' work; mmfa's own start-up counts
+about one), so a busy shared machine gets fewer threads. For the MMFA-RNN's small GRUs fewer
+threads cost nothing on an idle machine (docs/performance.md), so erring low is safe.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ def default_threads(
     dataloader_workers: int = 0,
     extract_workers: int = 0,
     cores: int | None = None,
+    load: float = 0.0,
 ) -> int:
     """Threads per process so that all of a run's processes together use each core once.
 
@@ -46,13 +50,15 @@ def default_threads(
         extract_workers: Audio extraction processes running beside training (usually 0: the
             pool ends before training starts).
         cores: Usable cores (default: :func:`usable_cores`).
+        load: Cores already busy (the load average); they are left alone.
 
     Returns:
-        ``max(1, cores // processes)`` with ``processes = ranks * (1 + dataloader_workers) +
-        extract_workers``.
+        ``max(1, min(cores // processes, cores - round(load)))`` with ``processes = ranks *
+        (1 + dataloader_workers) + extract_workers``.
     """
     processes = max(1, ranks) * (1 + max(0, dataloader_workers)) + max(0, extract_workers)
-    return max(1, (cores or usable_cores()) // processes)
+    total = cores or usable_cores()
+    return max(1, min(total // processes, total - round(load)))
 
 
 def _positive_int(value: str, source: str) -> int:
@@ -94,10 +100,14 @@ def configure_threads(
     elif "OMP_NUM_THREADS" in os.environ:
         chosen, why = torch.get_num_threads(), "$OMP_NUM_THREADS"  # the user's choice stands
     else:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         chosen = default_threads(
-            ranks=ranks, dataloader_workers=dataloader_workers, extract_workers=extract_workers
+            ranks=ranks,
+            dataloader_workers=dataloader_workers,
+            extract_workers=extract_workers,
+            load=load,
         )
-        why = f"{usable_cores()} cores / processes"
+        why = f"{usable_cores()} cores, load {load:.1f}, {ranks} x (1 + {dataloader_workers}) procs"
     if torch.get_num_threads() != chosen:
         torch.set_num_threads(chosen)
     log.info("torch intra-op threads: %d (%s)", chosen, why)

@@ -15,6 +15,8 @@ def test_cores_are_shared_among_processes() -> None:
     assert default_threads(cores=16, ranks=2, dataloader_workers=3) == 2
     assert default_threads(cores=2, ranks=2, dataloader_workers=2) == 1  # never below one
     assert default_threads(cores=8, extract_workers=3) == 2
+    assert default_threads(cores=2, load=4.2) == 1  # a busy shared machine
+    assert default_threads(cores=16, load=3.0) == 13
 
 
 @pytest.fixture
@@ -28,6 +30,7 @@ def test_precedence(monkeypatch: pytest.MonkeyPatch, restore_threads: object) ->
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr("mmfa.threads.usable_cores", lambda: 4)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.0, 0.0, 0.0))
     assert configure_threads(ranks=2) == 2 == torch.get_num_threads()
     assert configure_threads(3, ranks=2) == 3 == torch.get_num_threads()
     monkeypatch.setenv(ENV_VAR, "1")

@@ -40,7 +40,7 @@ from mmfa.features.frontend import AudioFrontEnd, AudioJob
 __all__ = ["TorchMFCCExtractor", "htk_mel_filterbank"]
 
 _INT16_IN = 32768.0  # the wrapper's float -> int16 scale (truncating cast)
-_READ_AHEAD = 64  # files read ahead of the computation
+_READ_AHEAD = 256  # files read ahead of the computation (bounds memory: 256 clips)
 _LOG_FLOOR = 1.0  # HTK floors energy and mel power at 1 (int16 scale): silence gives log 0
 
 
@@ -256,8 +256,9 @@ class TorchMFCCExtractor(AudioFrontEnd):
         buf = torch.zeros(sum(slots) + L, dtype=torch.float32, device=dev)
         for o, n, s in zip(starts, sizes, signals, strict=True):  # host or device signals
             buf[o : o + n] = torch.as_tensor(s, dtype=torch.float32).reshape(-1).to(dev)
-        # int16 as openSMILE's wrapper makes it: clip (so +1.0 does not wrap), scale, truncate.
-        buf.clamp_(-1.0, 32767.0 / _INT16_IN).mul_(_INT16_IN).trunc_()
+        # int16 as openSMILE's wrapper makes it: clip (so +1.0 does not wrap), scale, truncate
+        # (the integer cast truncates toward zero, like the wrapper's, and is faster than trunc).
+        buf = buf.clamp_(-1.0, 32767.0 / _INT16_IN).mul_(_INT16_IN).to(torch.int32).float()
         first = [o // hop for o in starts]  # first window of each signal in the framed view
         rows = torch.cat([f + torch.arange(t) for f, t in zip(first, lengths, strict=True)])
         rows = rows.to(dev)
@@ -283,11 +284,15 @@ class TorchMFCCExtractor(AudioFrontEnd):
         mel = torch.log((power @ c["fbank2"]).clamp_min_(_LOG_FLOOR))  # (F, bands)
         statics = torch.cat([energy[:, None], mel @ c["dct"]], dim=1)  # (F, 1 + ceps)
         feats = self._add_deltas(statics, lengths)
-        out = list(torch.split(feats, lengths))
         if self.normalise:
-            # float64 mean so column means come out ~0 in float32 too (as MFCCExtractor)
-            out = [(f - f.mean(0, dtype=torch.float64).float()) for f in out]
-        return out
+            # Every utterance's column means at once, summed in float64 so they come out ~0 in
+            # float32 too (as MFCCExtractor's numpy mean).
+            lens = torch.as_tensor(lengths, device=dev)
+            utt = torch.repeat_interleave(torch.arange(len(lengths), device=dev), lens)
+            sums = torch.zeros(len(lengths), feats.shape[1], dtype=torch.float64, device=dev)
+            sums.index_add_(0, utt, feats.double())
+            feats = feats - (sums / lens[:, None]).float()[utt]
+        return list(torch.split(feats, lengths))
 
     def _add_deltas(self, statics: Tensor, lengths: list[int]) -> Tensor:
         """``[statics, deltas, accelerations]`` of stacked utterances, shape ``(F, 3 * D)``."""
