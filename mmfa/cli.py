@@ -22,7 +22,22 @@ mmfa-specific commands:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    On the command line (``argv`` None) mmfa's own errors print as one line, ``mmfa: error:
+    <message>``, exit status 2 (``MMFA_DEBUG=1``: the full traceback); called from Python with
+    ``argv``, they are raised.
+    """
+    if argv is None:
+        from mmfa.console import report_errors
+
+        with report_errors():
+            _main(None)
+        return
+    _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] in (["--version"], ["-V"]):
         print(f"mmfa {__version__}")
