@@ -10,6 +10,7 @@ thread (the model is tiny; on shared cores more threads only slow it down)::
 ``--data`` is the folder holding ``Actor_XX`` (default ``$MMFA_SHARED/data/ravdess`` or
 ``<repo>/../shared/data/ravdess``); without it the script says so and exits 0. Run folders go to
 ``<out>/<recipe>-<fusion>`` (default ``runs/bench_ravdess``); a finished fold is not run again.
+``--seeds 0,1,2`` trains every fold with each seed (the mean is then over folds x seeds);
 ``--collect`` only reads finished run folders. Results are merged into
 ``benchmarks/results/ravdess_fusions.json`` (per-fold test UA and WA, mean and population std over
 folds, wall time, machine), which ``docs/results.md`` shows.
@@ -56,16 +57,17 @@ def default_data() -> Path:
     return shared / "data" / "ravdess"
 
 
-def command(row: str, data: str, out: str) -> list[str]:
+def command(row: str, data: str, out: str, seeds: str = "0") -> list[str]:
     """The ``mmfa cv`` command of a row (the one the docs print)."""
     recipe, fusion = row.split("/")
     configs = [a for c in RECIPES[recipe] for a in ("--config", c)]
-    return ["mmfa", "cv", *configs, "--data.root", data, *FUSIONS[fusion], "--out", out]
+    extra = [] if seeds == "0" else ["--seeds", seeds]
+    return ["mmfa", "cv", *configs, "--data.root", data, *FUSIONS[fusion], *extra, "--out", out]
 
 
-def run_row(row: str, data: Path, out: Path) -> float:
+def run_row(row: str, data: Path, out: Path, seeds: str) -> float:
     """Run one row in a fresh process; return its wall time in seconds."""
-    argv = command(row, str(data), str(out))
+    argv = command(row, str(data), str(out), seeds)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HF_HUB_OFFLINE="1")
     env.setdefault("WANDB_MODE", "offline")
     print("$", shlex.join(argv), flush=True)
@@ -79,10 +81,10 @@ def run_row(row: str, data: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def collect(row: str, run_dir: Path, wall_s: float | None) -> dict[str, Any]:
+def collect(row: str, run_dir: Path, wall_s: float | None, seeds: str) -> dict[str, Any]:
     """Per-fold and mean test UA/WA of a finished run folder (its ``report/report.json``)."""
     report = json.loads((run_dir / "report" / "report.json").read_text())
-    folds = {f["fold"]: {"UA": 100 * f["ACC_B"], "WA": 100 * f["ACC"]} for f in report["per_fold"]}
+    folds = {f["fold"]: {"UA": 100 * f["UA"], "WA": 100 * f["WA"]} for f in report["per_fold"]}
     ua = [f["UA"] for f in folds.values()]
     wa = [f["WA"] for f in folds.values()]
     if wall_s is None:  # from the run folder: first file written to the report
@@ -90,7 +92,7 @@ def collect(row: str, run_dir: Path, wall_s: float | None) -> dict[str, Any]:
             run_dir / "run.json"
         ).stat().st_mtime
     return {
-        "command": shlex.join(command(row, "/path/to/ravdess", f"runs/ravdess/{slug(row)}")),
+        "command": shlex.join(command(row, "/path/to/ravdess", f"runs/ravdess/{slug(row)}", seeds)),
         "folds": folds,
         "UA_mean": statistics.fmean(ua),
         "UA_std": statistics.pstdev(ua),
@@ -109,6 +111,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=default_data())
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row names")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench_ravdess")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (cv --seeds)")
     parser.add_argument("--collect", action="store_true", help="only read finished run folders")
     parser.add_argument("--list", action="store_true", help="print the row names and exit")
     args = parser.parse_args()
@@ -125,11 +128,11 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": {}}
     for row in rows:
         run_dir = args.out / slug(row)
-        wall = None if args.collect else run_row(row, args.data, run_dir)
+        wall = None if args.collect else run_row(row, args.data, run_dir, args.seeds)
         if not (run_dir / "report" / "report.json").exists():
             print(f"{row}: no report in {run_dir}; skipped")
             continue
-        results["rows"][row] = collect(row, run_dir, wall)
+        results["rows"][row] = collect(row, run_dir, wall, args.seeds)
         done = results["rows"][row]
         print(f"{row}: UA {done['UA_mean']:.1f} ± {done['UA_std']:.1f}")
     results.update(
