@@ -288,8 +288,8 @@ class FeatureStore:
         """Remove ``.tmp-shard-*`` folders left by killed runs.
 
         A temporary shard is removed only when it is older than ``max_age`` seconds and the
-        process named in it (``-pid<N>``) is not alive on this machine, so a shard being
-        written right now, here or by another machine sharing the cache, is left alone.
+        process named in it (``-pid<N>``) is not alive on this machine: a shard being written
+        here is left alone, and so is a fresh one written by another machine sharing the cache.
 
         Returns:
             The folders removed.

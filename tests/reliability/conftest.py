@@ -1,4 +1,23 @@
-"""Fakes and fixtures shared by the reliability suite (fault and bad-input cases)."""
+"""Fakes and fixtures shared by the reliability suite (fault and bad-input cases).
+
+The suite keeps the defects of issue 10 fixed; each file names what it guards:
+
+- ``test_orphans.py`` (slow): extraction workers exit when their parent is killed (item 4);
+- ``test_run_versions.py``: concurrent runs never share ``version_N`` (item 5; two-process cases
+  slow);
+- ``test_manifest_checks.py``, ``test_plugin_inputs.py``: duplicate ids, labels outside the
+  classes, one class, split ``dev``, empty splits, batch size 1 (items 6 and 9);
+- ``test_store_read_only.py``: a full read-only cache still serves (item 7);
+- ``test_store_damage.py``: unreadable shards, damaged ``failures.json``, fsync, stale
+  temporaries (item 8);
+- ``test_console.py``, ``test_cli_errors.py``, ``test_reader_encodings.py``: one-line errors,
+  non-UTF-8 files named (item 9);
+- ``test_num_workers.py``, ``test_audio_inputs.py``, ``test_skipped_file.py``: results independent
+  of ``num_workers``, truncated and out-of-range audio, ``skipped.csv`` (item 10);
+- ``test_cv_kill.py`` (slow): ``kill -9`` of ``mmfa cv`` at random points, then the same report.
+
+Run the slow cases with ``python -m pytest -m slow tests/reliability`` (CI does).
+"""
 
 from __future__ import annotations
 
