@@ -37,7 +37,7 @@ from mmfa.errors import BadInputError
 from mmfa.features.audio_io import MIN_SAMPLES
 from mmfa.features.frontend import AudioFrontEnd, AudioJob
 
-__all__ = ["TorchMFCCExtractor", "htk_mel_filterbank"]
+__all__ = ["TorchMFCCExtractor", "htk_mel_filterbank", "quantise"]
 
 _INT16_IN = 32768.0  # the wrapper's float -> int16 scale (truncating cast)
 _READ_AHEAD = 256  # files read ahead of the computation (bounds memory: 256 clips)
@@ -234,12 +234,15 @@ class TorchMFCCExtractor(AudioFrontEnd):
             }
         return self._consts
 
-    def compute(self, signals: Sequence[np.ndarray | Tensor]) -> list[Tensor]:
+    def compute(
+        self, signals: Sequence[np.ndarray | Tensor], *, quantised: bool = False
+    ) -> list[Tensor]:
         """Features of several signals in one batch, on :attr:`device`.
 
         Args:
             signals: B signals of shape ``(N_i,)``, floats in ``[-1, 1]`` at 16 kHz, each with
                 ``N_i >= min_samples``.
+            quantised: The signals already went through :func:`quantise` (int16 scale).
 
         Returns:
             B float32 tensors on the device, of shape ``(T_i, dim)``.
@@ -256,9 +259,10 @@ class TorchMFCCExtractor(AudioFrontEnd):
         buf = torch.zeros(sum(slots) + L, dtype=torch.float32, device=dev)
         for o, n, s in zip(starts, sizes, signals, strict=True):  # host or device signals
             buf[o : o + n] = torch.as_tensor(s, dtype=torch.float32).reshape(-1).to(dev)
-        # int16 as openSMILE's wrapper makes it: clip (so +1.0 does not wrap), scale, truncate
-        # (the integer cast truncates toward zero, like the wrapper's, and is faster than trunc).
-        buf = buf.clamp_(-1.0, 32767.0 / _INT16_IN).mul_(_INT16_IN).to(torch.int32).float()
+        if not quantised:
+            # int16 as openSMILE's wrapper makes it: clip (so +1.0 does not wrap), scale,
+            # truncate (the integer cast truncates toward zero, like the wrapper's).
+            buf = buf.clamp_(-1.0, 32767.0 / _INT16_IN).mul_(_INT16_IN).to(torch.int32).float()
         first = [o // hop for o in starts]  # first window of each signal in the framed view
         rows = torch.cat([f + torch.arange(t) for f, t in zip(first, lengths, strict=True)])
         rows = rows.to(dev)
@@ -428,7 +432,7 @@ class TorchMFCCExtractor(AudioFrontEnd):
     def _run_batch(
         self, batch: list[tuple[AudioJob, np.ndarray]], bar: Any
     ) -> Iterator[tuple[int, np.ndarray | BadInputError]]:
-        feats = self.compute([signal for _, signal in batch])
+        feats = self.compute([signal for _, signal in batch], quantised=True)
         for (job, _), f in zip(batch, feats, strict=True):
             try:
                 yield job.index, self._finish(f, job.utterance_id)
@@ -437,10 +441,27 @@ class TorchMFCCExtractor(AudioFrontEnd):
         bar.update(len(batch))
 
 
+def quantise(signal: np.ndarray) -> np.ndarray:
+    """``trunc(clip(x) * 32768)`` as float32: the int16 samples openSMILE's wrapper makes.
+
+    Args:
+        signal: ``(N,)`` floats in ``[-1, 1]``; modified in place when it is float32.
+
+    Returns:
+        ``(N,)`` float32 integers in ``[-32768, 32767]``.
+    """
+    x = np.asarray(signal, dtype=np.float32)
+    np.clip(x, -1.0, 32767.0 / _INT16_IN, out=x)
+    np.multiply(x, _INT16_IN, out=x)
+    return np.trunc(x, out=x)
+
+
 def _read_or_error(extractor: TorchMFCCExtractor, job: AudioJob) -> np.ndarray | BadInputError:
     try:
         signal = extractor.read(job)
         extractor._check_length(signal, job.utterance_id)
+        # Quantised here, on the reader thread, so this work overlaps the main thread's maths.
+        signal = quantise(signal)
     except BadInputError as err:
         return err
     return signal
