@@ -82,9 +82,10 @@ def add_cv_arguments(parser: argparse._ActionsContainer, *, out: bool = True) ->
 
 def cv_main(argv: list[str]) -> Path:
     """Entry point of ``mmfa cv``. Returns the run folder."""
-    from mmfa.logs import setup_logging
+    from mmfa.logs import forget_shown, setup_logging
 
     setup_logging()
+    forget_shown()  # each cross-validation's console is complete (several run under mmfa ablate)
     args, overrides = parse_args(argv)
     from mmfa.experiments.run_config import check_resume, fresh_folder
     from mmfa.lightning_cli import build_cli
