@@ -136,6 +136,7 @@ def cli_args(
         f"--model.lr={opts.lr}",
         *model_overrides(opts),
         *context_overrides(opts),
+        *data_overrides(opts),
         "--trainer.accelerator=cpu",
         f"--trainer.max_epochs={opts.max_epochs}",
         f"--trainer.deterministic={str(opts.deterministic).lower()}",
@@ -152,6 +153,13 @@ def model_overrides(opts: argparse.Namespace) -> list[str]:
     """``--model.X=V`` for each model argument given on the command line (none by default)."""
     names = ("text_factor", "recurrent_dropout", "l2", "lr_decay")
     return [f"--model.{n}={getattr(opts, n)}" for n in names if getattr(opts, n) is not None]
+
+
+def data_overrides(opts: argparse.Namespace) -> list[str]:
+    """``--data.bucketing`` when ``--bucketing``/``--no-bucketing`` is given (else the default)."""
+    if opts.bucketing is None:
+        return []
+    return [f"--data.bucketing={str(opts.bucketing).lower()}"]
 
 
 def context_overrides(opts: argparse.Namespace) -> list[str]:
@@ -427,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2", type=float, default=None, help="model.l2 (default 1e-4)")
     parser.add_argument("--lr-decay", type=float, default=None,
                         help="model.lr_decay (default 1e-6 per step)")  # fmt: skip
+    parser.add_argument("--bucketing", action=argparse.BooleanOptionalAction, default=None,
+                        help="data.bucketing: length-bucketed training batches (default: the "
+                        "datamodule's)")  # fmt: skip
     parser.add_argument("--finetune-epochs", type=int, default=0,
                         help="first fine-tune MiniLM on MELD train for this many epochs (best "
                         "dev epoch kept), then use it frozen; 0: the stock MiniLM")  # fmt: skip
@@ -510,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": opts.seed,
             "deterministic": opts.deterministic,
             "torch_threads": timer.threads,
+            "bucketing": opts.bucketing,
             "context_turns": opts.context_turns,
             "context_speakers": opts.context_speakers if opts.context_turns else None,
             "model_overrides": {

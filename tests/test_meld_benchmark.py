@@ -34,9 +34,11 @@ def test_recorded_arguments_hold_no_absolute_paths(bench, tmp_path: Path) -> Non
         monitor="val/F1_w", patience=8, seed=0, batch_size=16, optimizer="adam", lr=1e-3,
         max_epochs=1, deterministic=True, progress=False, text_factor=2.0,
         recurrent_dropout=None, l2=None, lr_decay=None, context_turns=3, context_speakers=True,
+        bucketing=False,
     )  # fmt: skip
     args = bench.cli_args(tmp_path / "meld", REPO / "runs" / "x", "run", opts)
     assert "--data.context_turns=3" in args and "--model.text_factor=2.0" in args
+    assert "--data.bucketing=false" in args
     recorded = bench.relative_args(args)
     assert not any(os.path.isabs(a.partition("=")[2]) for a in recorded)
     assert f"--config={Path('configs') / 'meld_7class.yaml'}" in recorded
