@@ -262,7 +262,7 @@ class EmotionDataModule(L.LightningDataModule):
             order = {
                 "batch_size": self.batch_size,
                 # order from (seed, epoch) alone: the same for every data.num_workers
-                "sampler": EpochShuffleSampler(len(dataset), self.seed),
+                "sampler": EpochShuffleSampler(dataset, self.seed),
                 # the loader's own generator seeds its workers (never the global one)
                 "generator": torch.Generator().manual_seed(self.seed),
                 "drop_last": len(dataset) > self.batch_size,

@@ -7,6 +7,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from torch.utils.data import RandomSampler
 
 from mmfa.datamodules.shuffle import EpochShuffleSampler
 
@@ -57,14 +58,17 @@ def test_batch_order_is_the_same_for_0_and_2_workers(tmp_path: Path, bucketing: 
 
 
 def test_epoch_shuffle_is_a_function_of_seed_and_epoch() -> None:
-    sampler = EpochShuffleSampler(50, seed=3)
+    sampler = EpochShuffleSampler(range(50), seed=3)
+    # Lightning recognises shuffling loaders by this type (under DDP it swaps in its own
+    # epoch-seeded DistributedSampler); a plain Sampler would be run unshuffled across ranks.
+    assert isinstance(sampler, RandomSampler)
     first = list(sampler)
     assert list(sampler) == first and sorted(first) == list(range(50))
     sampler.set_epoch(1)
     assert list(sampler) != first
     sampler.set_epoch(0)
     assert list(sampler) == first
-    assert list(EpochShuffleSampler(50, seed=4)) != first
+    assert list(EpochShuffleSampler(range(50), seed=4)) != first
 
 
 @pytest.mark.slow
