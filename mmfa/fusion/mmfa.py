@@ -63,12 +63,19 @@ class MMFAFusion(Fusion):
     heads``; the projections are linear with biases (keras-multi-head's ``use_bias=True``); the L2
     term covers the four weight matrices, not the biases.
 
-    ``audio_path=True`` (an option beside the paper, off by default) also feeds the head the GAP
-    of A_1st, concatenated with the GAP of the fused sequence. In eq. (4) the audio only chooses
-    where to look in the text and the text supplies every value, so when the transcript carries
-    no emotion (fixed sentences, ASR errors) the paper's MMFA sits at chance; with the audio path
-    the head still sees what the audio-only model sees (the same self-attention + GAP vector),
-    so uninformative text cannot pull the result below audio alone.
+    ``audio_path=True`` (an option beside the paper, off by default) adds a residual audio path:
+    the GAP of A_1st goes through its own FC head (what :class:`~mmfa.fusion.single.AudioOnly`
+    computes) and the fused head's logits are added to it through a learnt scalar gate that
+    starts small (0.1, ReZero-style; not 0, so every weight gets a gradient from the first step):
+    ``logits = head_a(GAP(A_1st)) + g * head(GAP(fused))``. In eq. (4)
+    the audio only chooses where to look in the text and the text supplies every value, so when
+    the transcript carries no emotion (fixed sentences, ASR errors) the paper's MMFA sits at
+    chance. With the path the model starts close to the audio-only model and lets the fused
+    branch in only as far as it helps (weight decay pulls an unhelpful gate back), so
+    uninformative text cannot pull it below audio alone. (On RAVDESS, concatenating the two
+    pooled vectors before one head did worse than audio alone, likely because the head's
+    BatchNorm scales the near-constant fused features up to unit variance: noise for every
+    hidden unit; see docs/results.md.)
 
     Args:
         audio_dim: encoded audio size (audio GRU units).
@@ -80,7 +87,7 @@ class MMFAFusion(Fusion):
             ``l2 * sum(w^2)`` to the loss, which for plain SGD equals weight decay ``2 * l2``.
         head_hidden: units per FC layer of the head (paper: 80).
         head_dropout: dropout in the head (paper: 0.3).
-        audio_path: also give the head the pooled first-level audio (see above; default off).
+        audio_path: add a residual audio path with its own head (see above; default off).
     """
 
     def __init__(
@@ -109,8 +116,12 @@ class MMFAFusion(Fusion):
         self.w2 = keras_dense_init(nn.Linear(audio_dim, dim))  # keys from audio
         self.w3 = keras_dense_init(nn.Linear(text_dim, dim))  # values from text
         self.w_o = keras_dense_init(nn.Linear(dim, dim))
-        head_in = dim + audio_dim if audio_path else dim  # (B, dim [+ audio_dim]) after GAP
-        self.head = ClassifierHead(head_in, num_outputs, hidden=head_hidden, dropout=head_dropout)
+        self.head = ClassifierHead(dim, num_outputs, hidden=head_hidden, dropout=head_dropout)
+        if audio_path:  # residual audio path: AudioOnly's head, plus the gated fused logits
+            self.audio_head = ClassifierHead(
+                audio_dim, num_outputs, hidden=head_hidden, dropout=head_dropout
+            )
+            self.fused_gate = nn.Parameter(torch.tensor(0.1))
 
     def _split(self, x: Tensor) -> Tensor:
         """``(B, T, dim)`` -> ``(B, heads, T, d_k)``."""
@@ -140,10 +151,10 @@ class MMFAFusion(Fusion):
         )  # padded audio keys get no weight
         b, _, ta, _ = fused.shape
         fused = self.w_o(fused.transpose(1, 2).reshape(b, ta, self.dim))  # concat heads, W^O
-        pooled = masked_mean(fused, audio_mask)  # GAP over valid audio steps
-        if self.audio_path:  # what AudioOnly's head sees, beside the fused vector
-            pooled = torch.cat([pooled, masked_mean(a_1st, audio_mask)], dim=-1)
-        return self.head(pooled)
+        logits = self.head(masked_mean(fused, audio_mask))  # GAP over valid audio steps
+        if self.audio_path:  # AudioOnly's logits + the gated fused ones (gate starts at 0.1)
+            logits = self.audio_head(masked_mean(a_1st, audio_mask)) + self.fused_gate * logits
+        return logits
 
     def l2_penalty(self) -> Tensor:
         """``l2 * sum(w^2)`` over W1, W2, W3 and W^O (Keras ``kernel_regularizer``)."""

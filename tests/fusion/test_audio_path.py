@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mmfa.fusion.mmfa import MMFAFusion
@@ -13,12 +14,21 @@ class TestMMFAWithAudioPath(FusionContract):
     fusion_kwargs = {"dim": 8, "audio_path": True}
 
 
-def test_off_by_default_and_widens_the_head_when_on() -> None:
+def test_off_by_default_and_a_closed_gate_is_the_audio_only_model() -> None:
     plain, with_path = MMFAFusion(6, 8, 3), MMFAFusion(6, 8, 3, audio_path=True)
-    assert not plain.audio_path
-    first = [m for m in plain.head.modules() if isinstance(m, torch.nn.Linear)][0]
-    first_ap = [m for m in with_path.head.modules() if isinstance(m, torch.nn.Linear)][0]
-    assert first.in_features == 8 and first_ap.in_features == 8 + 6
+    assert not plain.audio_path and not hasattr(plain, "audio_head")
+    assert float(with_path.fused_gate) == pytest.approx(0.1)
+    with torch.no_grad():
+        with_path.fused_gate.zero_()
+    gen = torch.Generator().manual_seed(0)
+    audio, text = torch.randn(4, 5, 6, generator=gen), torch.randn(4, 3, 8, generator=gen)
+    mask_a, mask_t = torch.ones(4, 5, dtype=torch.bool), torch.ones(4, 3, dtype=torch.bool)
+    with_path.eval()
+    with torch.no_grad():
+        pooled = with_path.audio_attention(audio, mask_a).mean(1)
+        torch.testing.assert_close(
+            with_path(audio, mask_a, text, mask_t), with_path.audio_head(pooled)
+        )
 
 
 def _audio_keyed_task(n: int = 64) -> tuple[torch.Tensor, ...]:
