@@ -17,12 +17,14 @@ from typing import Any
 
 import lightning as L
 import yaml
-from jsonargparse import Namespace
+from jsonargparse import Namespace, lazy_instance
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from mmfa.callbacks.predictions import PredictionWriter
+from mmfa.callbacks.skipped import SkippedWriter
 from mmfa.checkpoints import check_remote, inference_spec
 from mmfa.datamodules.base import EmotionDataModule
+from mmfa.loggers import CSVLogger
 from mmfa.logs import setup_logging
 from mmfa.models.task import EmotionTask
 from mmfa.plugins import load_plugins
@@ -30,7 +32,7 @@ from mmfa.threads import configure_threads
 
 log = logging.getLogger("mmfa")
 
-_DEFAULT_LOGGER = "lightning.pytorch.loggers.CSVLogger"
+_DEFAULT_LOGGER = "mmfa.loggers.CSVLogger"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class MMFACLI(LightningCLI):
             "data.class_names", "model.class_names", compute_fn=list, apply_on="instantiate"
         )
         parser.add_lightning_class_args(PredictionWriter, "predictions")
+        parser.add_lightning_class_args(SkippedWriter, "skipped")
         parser.add_argument(
             "--allow_remote_checkpoint",
             type=bool,
@@ -115,6 +118,7 @@ class MMFACLI(LightningCLI):
         target = self.fold_target
         config.trainer.default_root_dir = str(target.folder)
         config.predictions.dirpath = str(target.folder)
+        config.skipped.dirpath = str(target.folder)
         config.trainer.logger = _fold_loggers(config.trainer.logger, target)
 
     def instantiate_classes(self) -> None:
@@ -122,6 +126,8 @@ class MMFACLI(LightningCLI):
         super().instantiate_classes()
         config = self.config[self.subcommand] if self.subcommand else self.config
         self.model.inference_spec = inference_spec(config, self.datamodule, self.model)
+        # An empty test split stops fit before training, unless no test follows it.
+        self.datamodule.test_after_fit = bool(config.get("test_after_fit", True))
         configure_threads(  # cores shared among this run's processes ($MMFA_THREADS overrides)
             ranks=getattr(self.trainer, "num_devices", 1),
             dataloader_workers=getattr(self.datamodule, "num_workers", 0),
@@ -245,6 +251,8 @@ def build_cli(
         auto_configure_optimizers=False,
         save_config_callback=LoggerSaveConfigCallback,
         save_config_kwargs={"overwrite": True},
+        # A config that names no logger gets one whose version_N concurrent runs cannot share.
+        trainer_defaults={"logger": lazy_instance(CSVLogger, save_dir=".", name="lightning_logs")},
         parser_kwargs={"parser_mode": "omegaconf"},
         args=args,
         run=run,

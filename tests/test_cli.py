@@ -204,3 +204,35 @@ def test_checkpoint_serves_test_predict_and_validate(tmp_path: Path) -> None:
     cli = run_cli(["validate", *common, f"--ckpt_path={ckpt}"])
     assert "val/UA" in cli.trainer.callback_metrics
     run_cli(["predict", *common, f"--ckpt_path={ckpt}"])
+
+
+def test_fit_writes_skipped_list_and_test_after_fit_reaches_the_data(tmp_path: Path) -> None:
+    from mmfa.lightning_cli import run_cli
+
+    cli = run_cli(
+        [
+            "fit",
+            "--config",
+            str(REPO / "configs/demo.yaml"),
+            "--trainer.max_epochs=1",
+            "--trainer.enable_progress_bar=false",
+            f"--trainer.logger.init_args.save_dir={tmp_path}",
+            "--test_after_fit=false",
+            *SMALL,
+        ]
+    )
+    assert cli.datamodule.test_after_fit is False
+    assert not any(k.startswith("test/") for k in cli.trainer.callback_metrics)
+    skipped = Path(cli.trainer.log_dir) / "skipped.csv"
+    assert skipped.read_text().splitlines()[0] == "id,split,reason,detail"
+
+
+def test_a_config_without_logger_gets_the_collision_free_csv_logger(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "bare.yaml"
+    config.write_text("data:\n  class_path: mmfa.datamodules.synthetic.SyntheticDataModule\n")
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(config), "--print_config"])
+    out = capsys.readouterr().out
+    assert "mmfa.loggers.CSVLogger" in out
