@@ -251,8 +251,12 @@ def build_cli(
         auto_configure_optimizers=False,
         save_config_callback=LoggerSaveConfigCallback,
         save_config_kwargs={"overwrite": True},
-        # A config that names no logger gets one whose version_N concurrent runs cannot share.
-        trainer_defaults={"logger": lazy_instance(CSVLogger, save_dir=".", name="lightning_logs")},
+        # A config that names no logger gets one whose version_N concurrent runs cannot share;
+        # a caller's trainer_defaults (e.g. extra callbacks) are kept beside it.
+        trainer_defaults={
+            "logger": lazy_instance(CSVLogger, save_dir=".", name="lightning_logs"),
+            **kwargs.pop("trainer_defaults", {}),
+        },
         parser_kwargs={"parser_mode": "omegaconf"},
         args=args,
         run=run,
