@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -101,8 +101,10 @@ class TorchMFCCExtractor(AudioFrontEnd):
         normalise: Subtract each column's mean over the utterance (paper Sec. III.A).
         max_seconds: Use at most this many seconds of each utterance; ``None``: no cap.
         device: Torch device the maths runs on (``"cpu"``, ``"cuda"``, ``"cuda:1"``...).
-        batch_seconds: Seconds of audio computed per batch in :meth:`extract_many` (bounds
-            memory: about 1.6 MB of device memory per second of audio).
+        batch_seconds: Seconds of audio computed per batch in :meth:`extract_many`. About
+            1.6 MB of memory per second of audio; 60 s keeps a CPU batch in cache and lets the
+            file reader overlap the maths (measured: 40% faster than 600 s on 2 cores); on a
+            GPU use more (e.g. 1800) to fill the device.
     """
 
     batched = True
@@ -121,7 +123,7 @@ class TorchMFCCExtractor(AudioFrontEnd):
         normalise: bool = True,
         max_seconds: float | None = None,
         device: str = "cpu",
-        batch_seconds: float = 600.0,
+        batch_seconds: float = 60.0,
     ) -> None:
         if not 0 < frame_step <= frame_size:
             raise ValueError(f"need 0 < frame_step <= frame_size, got {frame_step}, {frame_size}")
@@ -248,7 +250,6 @@ class TorchMFCCExtractor(AudioFrontEnd):
             B float32 tensors on the device, of shape ``(T_i, dim)``.
         """
         dev = torch.device(self.device)
-        c = self._constants()
         L, hop, k = self.frame_length, self.hop_length, self.preemphasis
         sizes = [int(s.shape[0]) for s in signals]
         lengths = [(n - L) // hop + 1 for n in sizes]
@@ -274,17 +275,53 @@ class TorchMFCCExtractor(AudioFrontEnd):
         emph = torch.empty_like(buf)
         emph[0] = buf[0]
         torch.sub(buf[1:], buf[:-1], alpha=k, out=emph[1:])
+        return self._from_emphasised(emph, energy, (1.0 - k) * buf[rows * hop], first, lengths)
+
+    def _compute_host(self, prepared: Sequence[_HostPrepared]) -> list[Tensor]:
+        """:meth:`compute` for signals the reader threads already prepared (CPU only)."""
+        hop = self.hop_length
+        sizes = [len(p.emph) for p in prepared]
+        lengths = [len(p.energy) for p in prepared]
+        slots = [-(-n // hop) * hop for n in sizes]
+        starts = _offsets(slots)
+        buf = np.zeros(sum(slots) + self.frame_length, dtype=np.float32)
+        for o, p in zip(starts, prepared, strict=True):
+            buf[o : o + len(p.emph)] = p.emph
+        energy = torch.from_numpy(np.concatenate([p.energy for p in prepared]))
+        firsts = torch.from_numpy(np.concatenate([p.first_samples for p in prepared]))
+        first = [o // hop for o in starts]
+        return self._from_emphasised(torch.from_numpy(buf), energy, firsts, first, lengths)
+
+    def _from_emphasised(
+        self,
+        emph: Tensor,
+        energy: Tensor,
+        first_samples: Tensor,
+        first: list[int],
+        lengths: list[int],
+    ) -> list[Tensor]:
+        """Features from the pre-emphasised buffer (signals at hop-aligned slots).
+
+        Args:
+            emph: ``(S,)`` pre-emphasised int16-scale samples of every signal, in slots.
+            energy: ``(F,)`` HTK log-energy of every frame.
+            first_samples: ``(F,)`` each frame's first sample redone HTK style, ``(1 - k) x``.
+            first: Index of each signal's first window in ``emph`` framed by the hop.
+            lengths: Frames of each signal (``F = sum(lengths)``).
+        """
+        dev, c, L, hop = emph.device, self._constants(), self.frame_length, self.hop_length
+        n_frames = int(sum(lengths))
         view = emph.unfold(0, L, hop)  # (windows, L), no copy
-        padded = torch.empty(len(rows), self.n_fft, device=dev)  # zero-padded FFT input
+        padded = torch.empty(n_frames, self.n_fft, device=dev)  # zero-padded FFT input
         padded[:, L:] = 0.0
         r = 0
         for f, t in zip(first, lengths, strict=True):
             torch.mul(view[f : f + t], c["window"], out=padded[r : r + t, :L])
             r += t
-        padded[:, 0] = (1.0 - k) * buf[rows * hop] * c["window"][0]
+        padded[:, 0] = first_samples * c["window"][0]
         spec = torch.view_as_real(torch.fft.rfft(padded))  # (F, n_fft / 2 + 1, 2)
         # |X|^2 summed into the mel bands in one product: re and im share each filter weight.
-        power = spec.reshape(len(rows), -1).square_()  # (F, 2 * bins): re^2, im^2 interleaved
+        power = spec.reshape(n_frames, -1).square_()  # (F, 2 * bins): re^2, im^2 interleaved
         mel = torch.log((power @ c["fbank2"]).clamp_min_(_LOG_FLOOR))  # (F, bands)
         statics = torch.cat([energy[:, None], mel @ c["dct"]], dim=1)  # (F, 1 + ceps)
         feats = self._add_deltas(statics, lengths)
@@ -374,6 +411,11 @@ class TorchMFCCExtractor(AudioFrontEnd):
         x = np.asarray(signal, dtype=np.float32).reshape(-1)
         self._check_length(x, utterance_id)
         with torch.inference_mode():
+            if torch.device(self.device).type == "cpu":  # the same path as extract_many's
+                prepared = _prepare_on_host(
+                    quantise(x.copy()), self.frame_length, self.hop_length, self.preemphasis
+                )
+                return self._finish(self._compute_host([prepared])[0], utterance_id)
             return self._finish(self.compute([x])[0], utterance_id)
 
     def extract_many(
@@ -405,9 +447,9 @@ class TorchMFCCExtractor(AudioFrontEnd):
         with ThreadPoolExecutor(readers) as pool, torch.inference_mode():
             # Reading runs ahead on threads (decoding releases the GIL) while torch computes;
             # at most _READ_AHEAD files are held, so memory stays bounded on any corpus.
-            pending: deque[tuple[AudioJob, Future[np.ndarray | BadInputError]]] = deque()
+            pending: deque[tuple[AudioJob, Future[_Read | BadInputError]]] = deque()
             todo = iter(jobs)
-            batch: list[tuple[AudioJob, np.ndarray]] = []
+            batch: list[tuple[AudioJob, _Read]] = []
             samples = 0
             while True:
                 for job in islice(todo, _READ_AHEAD - len(pending)):
@@ -421,7 +463,7 @@ class TorchMFCCExtractor(AudioFrontEnd):
                     bar.update(1)
                     continue
                 batch.append((job, result))
-                samples += len(result)
+                samples += len(result.emph if isinstance(result, _HostPrepared) else result)
                 if samples >= budget:
                     yield from self._run_batch(batch, bar)
                     batch, samples = [], 0
@@ -430,9 +472,13 @@ class TorchMFCCExtractor(AudioFrontEnd):
         bar.close()
 
     def _run_batch(
-        self, batch: list[tuple[AudioJob, np.ndarray]], bar: Any
+        self, batch: list[tuple[AudioJob, _Read]], bar: Any
     ) -> Iterator[tuple[int, np.ndarray | BadInputError]]:
-        feats = self.compute([signal for _, signal in batch], quantised=True)
+        items = [item for _, item in batch]
+        if all(isinstance(item, _HostPrepared) for item in items):
+            feats = self._compute_host(items)  # type: ignore[arg-type]
+        else:
+            feats = self.compute(items, quantised=True)  # type: ignore[arg-type]
         for (job, _), f in zip(batch, feats, strict=True):
             try:
                 yield job.index, self._finish(f, job.utterance_id)
@@ -456,12 +502,42 @@ def quantise(signal: np.ndarray) -> np.ndarray:
     return np.trunc(x, out=x)
 
 
-def _read_or_error(extractor: TorchMFCCExtractor, job: AudioJob) -> np.ndarray | BadInputError:
+class _HostPrepared(NamedTuple):
+    """One signal prepared on a reader thread: what :meth:`_from_emphasised` needs."""
+
+    emph: np.ndarray  # (N,) pre-emphasised int16-scale samples
+    energy: np.ndarray  # (T,) HTK log-energy of each raw frame
+    first_samples: np.ndarray  # (T,) (1 - k) x[start] of each frame
+
+
+_Read = np.ndarray | _HostPrepared  # what a reader thread hands over
+
+
+def _prepare_on_host(x: np.ndarray, frame: int, hop: int, k: float) -> _HostPrepared:
+    """Energy, pre-emphasis and frame-start samples of one quantised signal, in numpy."""
+    starts = np.arange((len(x) - frame) // hop + 1) * hop
+    csum = np.zeros(len(x) + 1)
+    np.cumsum(np.square(x, dtype=np.float64), out=csum[1:])
+    energy = np.log(np.maximum(csum[starts + frame] - csum[starts], _LOG_FLOOR))
+    emph = np.empty_like(x)
+    emph[0] = x[0]
+    np.multiply(x[:-1], -k, out=emph[1:])
+    emph[1:] += x[1:]
+    first = (1.0 - k) * x[starts]
+    return _HostPrepared(emph, energy.astype(np.float32), first.astype(np.float32))
+
+
+def _read_or_error(extractor: TorchMFCCExtractor, job: AudioJob) -> _Read | BadInputError:
     try:
         signal = extractor.read(job)
         extractor._check_length(signal, job.utterance_id)
-        # Quantised here, on the reader thread, so this work overlaps the main thread's maths.
+        # Quantised here, on the reader thread, so this work overlaps the main thread's maths;
+        # on the CPU the reader also does the energy and pre-emphasis (balances the threads).
         signal = quantise(signal)
+        if torch.device(extractor.device).type == "cpu":
+            return _prepare_on_host(
+                signal, extractor.frame_length, extractor.hop_length, extractor.preemphasis
+            )
     except BadInputError as err:
         return err
     return signal

@@ -132,3 +132,16 @@ def test_max_seconds_caps_the_signal(tmp_path: Path) -> None:
     path = write_wav(tmp_path / "long.wav", tone(5.0))
     feats = TorchMFCCExtractor(max_seconds=2.0).from_file(path, utterance_id="long")
     assert feats.shape[0] == (32000 - 1600) // 800 + 1
+
+
+def test_device_path_matches_the_reader_thread_path() -> None:
+    # compute() (all in torch: what runs on a GPU) and the CPU path that prepares energy and
+    # pre-emphasis on reader threads in numpy agree to float32 rounding.
+    import torch
+
+    ext = TorchMFCCExtractor()
+    signals = [tone(1.3, seed=1), tone(0.7, seed=2)]
+    with torch.inference_mode():
+        device_path = [f.numpy() for f in ext.compute(signals)]
+    for signal, got in zip(signals, device_path, strict=True):
+        np.testing.assert_allclose(got, ext.from_signal(signal, "u"), atol=1e-4)
