@@ -158,7 +158,9 @@ def test_checkpoint_holds_only_plain_data_and_its_settings(
     assert spec["audio"]["settings"]["dim"] == 39 and spec["text"]["settings"]
 
 
-def test_test_with_other_feature_settings_is_refused(trained: tuple[Path, Path, Path]) -> None:
+def test_test_with_other_feature_settings_is_refused(
+    trained: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     ckpt, _, _ = trained
     with pytest.raises(ConfigError, match="frame_step"):
         main(
@@ -170,6 +172,7 @@ def test_test_with_other_feature_settings_is_refused(trained: tuple[Path, Path, 
                 str(ckpt),
                 "--data.init_args.audio.init_args.frame_step=0.04",
                 "--trainer.logger=false",
+                f"--trainer.default_root_dir={tmp_path}",
                 *SMALL,
             ]
         )
@@ -201,6 +204,7 @@ def test_predict_over_a_datamodule_split_writes_predict_csv(
             "--ckpt_path",
             str(ckpt),
             "--trainer.logger=false",
+            f"--trainer.default_root_dir={tmp_path}",
             f"--predictions.dirpath={tmp_path}",
             *SMALL,
         ]
