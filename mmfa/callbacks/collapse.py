@@ -1,8 +1,9 @@
-"""A clear warning when a model stops listening: validation predictions collapsed to one class.
+"""A clear warning when a model stops listening: validation predictions at chance.
 
 :class:`CollapseWarning` watches the validation predictions of a multiclass run. When for
-``patience`` epochs in a row (nearly) every validation utterance gets the same class, the model
-has collapsed to a constant answer; its UA is then chance, whatever the epoch budget. It says so
+``patience`` epochs in a row (nearly) every validation utterance gets the same class, or the
+predictions do not depend on the emotion at all (UA at chance), the model has collapsed; its UA
+stays at chance whatever the epoch budget. It says so
 once, with the likely causes and the fixes, instead of letting a user wait for a chance-level
 result. Add it to ``trainer.callbacks``::
 
@@ -32,28 +33,33 @@ ADVICE = (
 
 
 class CollapseWarning(L.Callback):
-    """Warn when validation predictions collapse to one class for ``patience`` epochs in a row.
+    """Warn when validation predictions carry no information for ``patience`` epochs in a row.
 
-    The predictions are read with a forward hook on the task's ``network`` (no extra forward
-    pass). Only multiclass tasks are watched; the sanity check is ignored.
+    An epoch counts as collapsed when one class gets at least ``share`` of the validation
+    predictions, or when the validation UA (balanced accuracy of the argmax) is within ``margin``
+    of chance, i.e. the predictions do not depend on the emotion (e.g. one class per fixed
+    sentence, what the paper's MMFA does on RAVDESS). Predictions are read with a forward hook on
+    the task's ``network`` (no extra forward pass), targets from the batch. Only multiclass tasks
+    are watched; the sanity check is ignored.
 
     Args:
-        patience: consecutive validation epochs of collapse before warning.
-        share: an epoch counts as collapsed when one class gets at least this fraction of the
-            validation predictions.
+        patience: consecutive collapsed validation epochs before warning.
+        share: the top class's share of the predictions that counts as collapse.
+        margin: a UA at most this far above chance (1 / classes present) counts as collapse.
     """
 
-    def __init__(self, patience: int = 5, share: float = 0.95) -> None:
+    def __init__(self, patience: int = 5, share: float = 0.95, margin: float = 0.02) -> None:
         super().__init__()
-        if patience < 1 or not 0.0 < share <= 1.0:
+        if patience < 1 or not 0.0 < share <= 1.0 or margin < 0:
             raise ValueError(
-                f"CollapseWarning: patience must be >= 1 and share in (0, 1] "
-                f"(got patience={patience}, share={share})"
+                f"CollapseWarning: patience must be >= 1, share in (0, 1] and margin >= 0 "
+                f"(got patience={patience}, share={share}, margin={margin})"
             )
-        self.patience, self.share = patience, share
+        self.patience, self.share, self.margin = patience, share, margin
         self.streak = 0
         self.warned = False
-        self._counts: Tensor | None = None
+        self._confusion: Tensor | None = None  # (C, C), rows = true class
+        self._predicted: Tensor | None = None  # argmax of the latest forward, (B,)
         self._handle: RemovableHandle | None = None
 
     def _watched(self, trainer: L.Trainer, pl_module: L.LightningModule) -> bool:
@@ -62,18 +68,41 @@ class CollapseWarning(L.Callback):
         return multiclass and network is not None and not trainer.sanity_checking
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """Start counting predicted classes."""
+        """Start a confusion matrix of the epoch's validation predictions."""
         if not self._watched(trainer, pl_module):
             return
-        self._counts = None
+        self._confusion = None
+        width = int(getattr(pl_module, "hparams", {}).get("num_outputs", 0) or 0)
 
-        def count(module: Any, inputs: Any, logits: Tensor) -> None:
-            predicted = logits.detach().argmax(-1).flatten().cpu()
-            counts = torch.bincount(predicted, minlength=logits.shape[-1])
-            self._counts = counts if self._counts is None else self._counts + counts
+        def remember(module: Any, inputs: Any, logits: Tensor) -> None:
+            self._predicted = logits.detach().argmax(-1).flatten().cpu()
+            if self._confusion is None:
+                classes = max(width, logits.shape[-1])
+                self._confusion = torch.zeros(classes, classes, dtype=torch.long)
 
         network: torch.nn.Module = pl_module.network  # type: ignore[assignment]
-        self._handle = network.register_forward_hook(count)
+        self._handle = network.register_forward_hook(remember)
+
+    def on_validation_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        """Add the batch's (target, prediction) pairs to the confusion matrix."""
+        if self._handle is None or self._predicted is None or self._confusion is None:
+            return
+        target = batch.get("target") if isinstance(batch, dict) else None
+        if target is None or target.dtype.is_floating_point:
+            return
+        pairs = target.detach().flatten().cpu() * self._confusion.shape[1] + self._predicted
+        self._confusion += torch.bincount(pairs, minlength=self._confusion.numel()).view_as(
+            self._confusion
+        )
+        self._predicted = None
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Update the streak of collapsed epochs; warn once when it reaches ``patience``."""
@@ -81,37 +110,45 @@ class CollapseWarning(L.Callback):
             return
         self._handle.remove()
         self._handle = None
-        counts = self._counts
-        if counts is None or trainer.world_size > 1:
-            counts = self._synced(trainer, pl_module, counts)
-        if counts is None or int(counts.sum()) == 0:
+        confusion = self._synced(trainer, pl_module, self._confusion)
+        if confusion is None or int(confusion.sum()) == 0:
             return
-        top = int(counts.argmax())
-        fraction = float(counts[top]) / float(counts.sum())
-        self.streak = self.streak + 1 if fraction >= self.share else 0
+        predicted = confusion.sum(0)
+        top = int(predicted.argmax())
+        fraction = float(predicted[top]) / float(predicted.sum())
+        support = confusion.sum(1)
+        present = support > 0
+        recall = confusion.diagonal()[present].float() / support[present].float()
+        ua, chance = float(recall.mean()), 1.0 / int(present.sum())
+        collapsed = fraction >= self.share or ua <= chance + self.margin
+        self.streak = self.streak + 1 if collapsed else 0
         if self.streak >= self.patience and not self.warned:
             self.warned = True
-            names = getattr(pl_module, "class_names", None) or []
-            name = names[top] if top < len(names) else str(top)
+            names = list(getattr(pl_module, "class_names", None) or [])
+            used = [
+                f"{names[i] if i < len(names) else i} {int(n) / float(predicted.sum()):.0%}"
+                for i, n in enumerate(predicted.tolist())
+                if n
+            ]
             rank_zero_warn(
-                f"validation predictions collapsed to one class for {self.streak} epochs in a "
-                f"row: {fraction:.0%} of {int(counts.sum())} validation utterances are "
-                f"predicted {name!r} (epoch {trainer.current_epoch}); UA stays at chance. "
-                + ADVICE,
+                f"validation predictions carry no information for {self.streak} epochs in a "
+                f"row (epoch {trainer.current_epoch}): UA {ua:.1%} against a chance level of "
+                f"{chance:.1%}; {len(used)} of {len(recall)} classes predicted "
+                f"({', '.join(used)}). " + ADVICE,
                 category=UserWarning,
             )
 
     @staticmethod
     def _synced(
-        trainer: L.Trainer, pl_module: L.LightningModule, counts: Tensor | None
+        trainer: L.Trainer, pl_module: L.LightningModule, confusion: Tensor | None
     ) -> Tensor | None:
-        """Sum the counts over ranks (DDP), so every rank sees the same streak."""
+        """Sum the confusion matrices over ranks (DDP), so every rank sees the same streak."""
         if trainer.world_size <= 1:
-            return counts
+            return confusion
         width = int(getattr(pl_module, "hparams", {}).get("num_outputs", 0) or 0)
-        if counts is None:
-            counts = torch.zeros(width, dtype=torch.long)
-        gathered = pl_module.all_gather(counts.to(pl_module.device))
+        if confusion is None:
+            confusion = torch.zeros(width, width, dtype=torch.long)
+        gathered = pl_module.all_gather(confusion.to(pl_module.device))
         assert isinstance(gathered, Tensor)
         return gathered.sum(0).cpu()
 
