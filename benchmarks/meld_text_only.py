@@ -7,6 +7,12 @@ table beside the paper's MELD text-only row, and writes ``benchmarks/results/mel
 
     python benchmarks/meld_text_only.py [--shared PATH] [--max-epochs N] [--out DIR]
     python benchmarks/meld_text_only.py --context-turns 3   # with dialogue context
+    python benchmarks/meld_text_only.py --finetune-epochs 3 --context-turns 1   # best on dev
+
+``--finetune-epochs N`` first fine-tunes MiniLM on MELD train (a linear head on the utterance's
+mean piece embedding; the epoch with the best dev weighted F1 is kept, saved under
+``<out>/finetuned/<hash>/`` and reused by later runs), then runs ``mmfa fit`` with that encoder
+frozen as ``data.text.init_args.model`` (:mod:`mmfa.features.text_finetune`).
 
 ``--context-turns K`` gives the text encoder the K earlier utterances of the same dialogue
 (``data.context_turns``; never later ones, never labels) as a first segment
