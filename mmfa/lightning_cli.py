@@ -20,6 +20,7 @@ import yaml
 from jsonargparse import Namespace, lazy_instance
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
+from mmfa.callbacks.collapse import CollapseWarning
 from mmfa.callbacks.predictions import PredictionWriter
 from mmfa.callbacks.skipped import SkippedWriter
 from mmfa.checkpoints import check_remote, inference_spec
@@ -93,6 +94,9 @@ class MMFACLI(LightningCLI):
         )
         parser.add_lightning_class_args(PredictionWriter, "predictions")
         parser.add_lightning_class_args(SkippedWriter, "skipped")
+        # Every run says so when its validation predictions sit at chance (e.g. the paper's MMFA
+        # on transcripts that carry no emotion), instead of letting a user wait for the result.
+        parser.add_lightning_class_args(CollapseWarning, "collapse_warning")
         parser.add_argument(
             "--allow_remote_checkpoint",
             type=bool,

@@ -168,6 +168,8 @@ class Problem:
 
     #: Fewest declared classes (labels) a corpus of this problem needs.
     min_classes: ClassVar[int] = 1
+    #: One class per utterance, predicted by argmax (confusion matrices, collapse checks).
+    single_label: ClassVar[bool] = False
 
     # -- sizes and labels ----------------------------------------------------------------------
     def num_outputs(self, num_classes: int) -> int:
@@ -295,6 +297,7 @@ class Multiclass(Problem):
     headline = ("WA", "UA", "precision_w", "recall_w", "Fbeta_w", "F1_w", "F1_macro", "AUC_macro")
     per_class = ("precision", "recall", "F1", "AUC")
     min_classes = 2
+    single_label = True
 
     def label_ok(self, label: Any, num_classes: int) -> bool:
         """A class index: an int (not a bool) in ``0..num_classes - 1``."""

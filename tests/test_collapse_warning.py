@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from mmfa.callbacks.collapse import CollapseWarning
+from mmfa.problem import get_problem
 
 
 class _Logits(nn.Module):
@@ -45,7 +46,7 @@ TARGET = [0, 1, 2] * 4  # 12 utterances, 4 per class
 def module() -> Any:
     return SimpleNamespace(
         network=_Logits(),
-        task_type="multiclass",
+        problem=get_problem("multiclass"),
         class_names=["neutral", "happy", "sad"],
         hparams={"num_outputs": 3},
     )
@@ -94,7 +95,7 @@ def test_sanity_check_and_other_tasks_are_ignored(module: Any) -> None:
     sanity = SimpleNamespace(sanity_checking=True, world_size=1, current_epoch=0)
     callback.on_validation_epoch_start(sanity, module)  # type: ignore[arg-type]
     callback.on_validation_epoch_end(sanity, module)  # type: ignore[arg-type]
-    module.task_type = "regression"
+    module.problem = get_problem("regression")
     _epoch(callback, module, [1] * 12, TARGET, 0)
     assert callback.streak == 0 and not module.network._forward_hooks
 

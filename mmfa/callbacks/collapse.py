@@ -64,7 +64,8 @@ class CollapseWarning(L.Callback):
 
     def _watched(self, trainer: L.Trainer, pl_module: L.LightningModule) -> bool:
         network = getattr(pl_module, "network", None)
-        multiclass = getattr(pl_module, "task_type", "multiclass") == "multiclass"
+        problem = getattr(pl_module, "problem", None)
+        multiclass = bool(getattr(problem, "single_label", False))
         return multiclass and network is not None and not trainer.sanity_checking
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
