@@ -8,34 +8,22 @@ from typing import Any
 
 import pytest
 import torch
-from torch import nn
 
 from mmfa.callbacks.collapse import CollapseWarning
 from mmfa.problem import get_problem
 
 
-class _Logits(nn.Module):
-    """Stands in for the task's network: returns whatever logits the test sets."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.logits = torch.zeros(1, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits
-
-
 def _epoch(
     callback: CollapseWarning, module: Any, predicted: list[int], target: list[int], epoch: int
 ) -> None:
+    """One validation epoch: batches of what the task's validation_step returns."""
     trainer = SimpleNamespace(sanity_checking=False, world_size=1, current_epoch=epoch)
     callback.on_validation_epoch_start(trainer, module)  # type: ignore[arg-type]
     for start in range(0, len(predicted), 4):  # a few batches
         chunk = slice(start, start + 4)
-        module.network.logits = torch.nn.functional.one_hot(torch.tensor(predicted[chunk]), 3)
-        module.network(torch.zeros(1))
-        batch = {"target": torch.tensor(target[chunk])}
-        callback.on_validation_batch_end(trainer, module, None, batch, 0)  # type: ignore[arg-type]
+        scores = torch.nn.functional.one_hot(torch.tensor(predicted[chunk]), 3).float()
+        outputs = {"scores": scores, "target": torch.tensor(target[chunk])}
+        callback.on_validation_batch_end(trainer, module, outputs, {}, 0)  # type: ignore[arg-type]
     callback.on_validation_epoch_end(trainer, module)  # type: ignore[arg-type]
 
 
@@ -45,7 +33,6 @@ TARGET = [0, 1, 2] * 4  # 12 utterances, 4 per class
 @pytest.fixture
 def module() -> Any:
     return SimpleNamespace(
-        network=_Logits(),
         problem=get_problem("multiclass"),
         class_names=["neutral", "happy", "sad"],
         hparams={"num_outputs": 3},
@@ -97,9 +84,33 @@ def test_sanity_check_and_other_tasks_are_ignored(module: Any) -> None:
     callback.on_validation_epoch_end(sanity, module)  # type: ignore[arg-type]
     module.problem = get_problem("regression")
     _epoch(callback, module, [1] * 12, TARGET, 0)
-    assert callback.streak == 0 and not module.network._forward_hooks
+    assert callback.streak == 0
 
 
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="patience"):
         CollapseWarning(patience=0)
+
+
+def test_reads_what_the_real_task_returns_from_validation_step() -> None:
+    from mmfa.fusion.single import AudioOnly
+    from mmfa.models.task import EmotionTask
+
+    task = EmotionTask(
+        fusion=AudioOnly, text_dim=0, num_outputs=3, class_names=["neutral", "happy", "sad"]
+    )
+    task.eval()
+    batch = {
+        "audio": torch.randn(6, 10, 39),
+        "audio_mask": None,
+        "text": None,
+        "text_mask": None,
+        "target": torch.tensor([0, 1, 2] * 2),
+    }
+    outputs = task.validation_step(batch, 0)
+    assert outputs["scores"].shape == (6, 3) and outputs["target"].tolist() == [0, 1, 2] * 2
+    callback = CollapseWarning(patience=1)
+    trainer = SimpleNamespace(sanity_checking=False, world_size=1, current_epoch=0)
+    callback.on_validation_epoch_start(trainer, task)  # type: ignore[arg-type]
+    callback.on_validation_batch_end(trainer, task, outputs, batch, 0)  # type: ignore[arg-type]
+    assert callback._confusion is not None and int(callback._confusion.sum()) == 6

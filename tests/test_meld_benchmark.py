@@ -34,7 +34,7 @@ def test_recorded_arguments_hold_no_absolute_paths(bench, tmp_path: Path) -> Non
         monitor="val/F1_w", patience=8, seed=0, batch_size=16, optimizer="adam", lr=1e-3,
         max_epochs=1, deterministic=True, progress=False, text_factor=2.0,
         recurrent_dropout=None, l2=None, lr_decay=None, context_turns=3, context_speakers=True,
-        bucketing=False,
+        bucketing=False, recipe="faithful", class_weight="none",
     )  # fmt: skip
     args = bench.cli_args(tmp_path / "meld", REPO / "runs" / "x", "run", opts)
     assert "--data.context_turns=3" in args and "--model.text_factor=2.0" in args
@@ -44,3 +44,31 @@ def test_recorded_arguments_hold_no_absolute_paths(bench, tmp_path: Path) -> Non
     assert f"--config={Path('configs') / 'meld_7class.yaml'}" in recorded
     no_context = bench.argparse.Namespace(**{**vars(opts), "context_turns": 0})
     assert not any("context" in a for a in bench.cli_args(tmp_path, tmp_path, "r", no_context))
+
+
+def test_practical_recipe_and_class_weights_compose_as_config_fragments(
+    bench, tmp_path: Path
+) -> None:  # noqa: ANN001,E501
+    opts = bench.argparse.Namespace(
+        monitor="val/F1_w", patience=8, seed=0, batch_size=16, optimizer="adam", lr=1e-3,
+        max_epochs=1, deterministic=True, progress=False, text_factor=None,
+        recurrent_dropout=None, l2=None, lr_decay=None, context_turns=0, context_speakers=True,
+        bucketing=False, recipe="practical", class_weight="balanced",
+    )  # fmt: skip
+    recorded = bench.relative_args(bench.cli_args(tmp_path / "meld", tmp_path, "run", opts))
+    configs = [a for a in recorded if a.startswith("--config=")]
+    assert configs == [
+        f"--config={Path('configs') / name}"
+        for name in ("meld_7class.yaml", "recipe/practical.yaml", "recipe/class_weights.yaml")
+    ]
+    # the recipe's optimiser, batch size and schedule are not overridden; no early stopping
+    assert not any(
+        a.startswith(("--model.optimizer", "--model.lr=", "--data.batch_size")) for a in recorded
+    )
+    callbacks = next(a for a in recorded if a.startswith("--trainer.callbacks="))
+    assert "EarlyStopping" not in callbacks and "ModelCheckpoint" in callbacks
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(bench, tmp_path: Path) -> None:  # noqa: ANN001
+    names = {bench.reserve_run_name(tmp_path) for _ in range(3)}
+    assert len(names) == 3 and all((tmp_path / n).is_dir() for n in names)

@@ -19,7 +19,6 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
-from torch.utils.hooks import RemovableHandle
 
 ADVICE = (
     "Likely causes: (1) the fusion takes its values from an uninformative modality: in the "
@@ -38,9 +37,9 @@ class CollapseWarning(L.Callback):
     An epoch counts as collapsed when one class gets at least ``share`` of the validation
     predictions, or when the validation UA (balanced accuracy of the argmax) is within ``margin``
     of chance, i.e. the predictions do not depend on the emotion (e.g. one class per fixed
-    sentence, what the paper's MMFA does on RAVDESS). Predictions are read with a forward hook on
-    the task's ``network`` (no extra forward pass), targets from the batch. Only multiclass tasks
-    are watched; the sanity check is ignored.
+    sentence, what the paper's MMFA does on RAVDESS). Predictions and targets are read from what
+    the task's ``validation_step`` returns (``{"scores": (B, C), "target": (B,)}``; no extra
+    forward pass). Only multiclass tasks are watched; the sanity check is ignored.
 
     Args:
         patience: consecutive collapsed validation epochs before warning.
@@ -58,31 +57,18 @@ class CollapseWarning(L.Callback):
         self.patience, self.share, self.margin = patience, share, margin
         self.streak = 0
         self.warned = False
-        self._confusion: Tensor | None = None  # (C, C), rows = true class
-        self._predicted: Tensor | None = None  # argmax of the latest forward, (B,)
-        self._handle: RemovableHandle | None = None
+        self._confusion: Tensor | None = None  # (C, C), rows = true class; None: not watching
 
     def _watched(self, trainer: L.Trainer, pl_module: L.LightningModule) -> bool:
-        network = getattr(pl_module, "network", None)
         problem = getattr(pl_module, "problem", None)
-        multiclass = bool(getattr(problem, "single_label", False))
-        return multiclass and network is not None and not trainer.sanity_checking
+        return bool(getattr(problem, "single_label", False)) and not trainer.sanity_checking
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Start a confusion matrix of the epoch's validation predictions."""
-        if not self._watched(trainer, pl_module):
-            return
         self._confusion = None
-        width = int(getattr(pl_module, "hparams", {}).get("num_outputs", 0) or 0)
-
-        def remember(module: Any, inputs: Any, logits: Tensor) -> None:
-            self._predicted = logits.detach().argmax(-1).flatten().cpu()
-            if self._confusion is None:
-                classes = max(width, logits.shape[-1])
-                self._confusion = torch.zeros(classes, classes, dtype=torch.long)
-
-        network: torch.nn.Module = pl_module.network  # type: ignore[assignment]
-        self._handle = network.register_forward_hook(remember)
+        if self._watched(trainer, pl_module):
+            width = int(getattr(pl_module, "hparams", {}).get("num_outputs", 0) or 0)
+            self._confusion = torch.zeros(width, width, dtype=torch.long)
 
     def on_validation_batch_end(
         self,
@@ -94,25 +80,27 @@ class CollapseWarning(L.Callback):
         dataloader_idx: int = 0,
     ) -> None:
         """Add the batch's (target, prediction) pairs to the confusion matrix."""
-        if self._handle is None or self._predicted is None or self._confusion is None:
+        if self._confusion is None or not isinstance(outputs, dict):
             return
-        target = batch.get("target") if isinstance(batch, dict) else None
-        if target is None or target.dtype.is_floating_point:
+        scores, target = outputs.get("scores"), outputs.get("target")
+        if scores is None or target is None or target.dtype.is_floating_point:
             return
-        pairs = target.detach().flatten().cpu() * self._confusion.shape[1] + self._predicted
-        self._confusion += torch.bincount(pairs, minlength=self._confusion.numel()).view_as(
-            self._confusion
-        )
-        self._predicted = None
+        predicted = scores.detach().argmax(-1).flatten().cpu()
+        classes = max(self._confusion.shape[0], scores.shape[-1])
+        if classes > self._confusion.shape[0]:  # hparams did not say: grow to the scores' width
+            grown = torch.zeros(classes, classes, dtype=torch.long)
+            grown[: self._confusion.shape[0], : self._confusion.shape[1]] = self._confusion
+            self._confusion = grown
+        pairs = target.detach().flatten().cpu() * classes + predicted
+        self._confusion += torch.bincount(pairs, minlength=classes * classes).view(classes, classes)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Update the streak of collapsed epochs; warn once when it reaches ``patience``."""
-        if self._handle is None:
+        if self._confusion is None:
             return
-        self._handle.remove()
-        self._handle = None
         confusion = self._synced(trainer, pl_module, self._confusion)
-        if confusion is None or int(confusion.sum()) == 0:
+        self._confusion = None
+        if int(confusion.sum()) == 0:
             return
         predicted = confusion.sum(0)
         top = int(predicted.argmax())
@@ -140,15 +128,10 @@ class CollapseWarning(L.Callback):
             )
 
     @staticmethod
-    def _synced(
-        trainer: L.Trainer, pl_module: L.LightningModule, confusion: Tensor | None
-    ) -> Tensor | None:
+    def _synced(trainer: L.Trainer, pl_module: L.LightningModule, confusion: Tensor) -> Tensor:
         """Sum the confusion matrices over ranks (DDP), so every rank sees the same streak."""
         if trainer.world_size <= 1:
             return confusion
-        width = int(getattr(pl_module, "hparams", {}).get("num_outputs", 0) or 0)
-        if confusion is None:
-            confusion = torch.zeros(width, width, dtype=torch.long)
         gathered = pl_module.all_gather(confusion.to(pl_module.device))
         assert isinstance(gathered, Tensor)
         return gathered.sum(0).cpu()

@@ -96,7 +96,9 @@ class EmotionDataModule(L.LightningDataModule):
         seed: seed of the training-set shuffling.
         bucketing: group training utterances of similar length into batches (shuffled and
             seeded per epoch, DDP-aware, every utterance once per epoch; see
-            :mod:`mmfa.datamodules.sampler`); ``False``: plain shuffled batches. Evaluation
+            :mod:`mmfa.datamodules.sampler`): faster on corpora of very mixed lengths, but it
+            cost accuracy on both real corpora we measured (docs/performance.md), so it is
+            opt-in. ``False`` (the default, as the paper): plain shuffled batches. Evaluation
             batches keep manifest order either way.
         max_clip_seconds: the corpus' longest clip, in seconds: longer clips are cut to it when
             extracted (the cut is counted in the log), so one runaway recording cannot exhaust
@@ -135,7 +137,7 @@ class EmotionDataModule(L.LightningDataModule):
         extract_workers: int | None = None,
         on_bad_input: Literal["skip", "error"] = "skip",
         seed: int = 0,
-        bucketing: bool = True,
+        bucketing: bool = False,
         max_clip_seconds: float | None = 60.0,
         speaker_norm: bool = False,
         augment: FeatureAugment | None = None,

@@ -6,6 +6,12 @@ their time on zeros. :class:`BucketBatchSampler` shuffles the corpus, cuts it in
 ``pool_batches`` batches, sorts each pool by length, cuts the pools into batches and shuffles the
 batch order: batch composition and order change every epoch (seeded), padding stays small.
 
+The sort is loose on purpose: each utterance's place in its pool's length order moves by a
+random amount of up to ``mix_batches`` batches before the pool is cut. A strict sort gives the
+same batches every epoch whenever a pool holds the whole corpus (a small corpus, e.g. RAVDESS's
+480 training clips in 15 batches); the loose sort keeps most of the padding saving. Bucketing
+is opt-in (``data.bucketing``): it cost accuracy on real corpora (docs/performance.md).
+
 Every utterance is used exactly once per epoch on exactly one rank: the ``N`` utterances are cut
 into ``world_size * ceil(N / (batch_size * world_size))`` batches whose sizes differ by at most
 one (never above ``batch_size``, no size-1 tail batch), and rank ``r`` takes every
@@ -46,6 +52,9 @@ class BucketBatchSampler(BatchSampler):
         shuffle: ``False`` gives the sorted, unshuffled batches (deterministic for evaluation).
         seed: Seed of the shuffling; epoch ``e`` uses ``seed + e`` (see :meth:`set_epoch`).
         pool_batches: Batches per sorted pool: larger pools pad less, smaller pools mix more.
+        mix_batches: How far (in batches) an utterance may move from its place in the sorted
+            pool, at random each epoch, so batch composition changes; 0 = a strict sort (least
+            padding; fixed batches when one pool holds the corpus).
         num_replicas: World size (``None``: from ``sampler``, else 1).
         rank: This process's rank (``None``: from ``sampler``, else 0).
     """
@@ -59,6 +68,7 @@ class BucketBatchSampler(BatchSampler):
         shuffle: bool = True,
         seed: int = 0,
         pool_batches: int = 50,
+        mix_batches: float = 1.0,
         num_replicas: int | None = None,
         rank: int | None = None,
     ) -> None:
@@ -66,6 +76,8 @@ class BucketBatchSampler(BatchSampler):
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if pool_batches < 1:
             raise ValueError(f"pool_batches must be >= 1, got {pool_batches}")
+        if mix_batches < 0:
+            raise ValueError(f"mix_batches must be >= 0, got {mix_batches}")
         if isinstance(sampler, DistributedSampler):
             num_replicas = sampler.num_replicas if num_replicas is None else num_replicas
             rank = sampler.rank if rank is None else rank
@@ -76,6 +88,7 @@ class BucketBatchSampler(BatchSampler):
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
         self.pool_batches = int(pool_batches)
+        self.mix_batches = float(mix_batches)
         self.num_replicas = int(num_replicas or 1)
         self.rank = int(rank or 0)
         if not 0 <= self.rank < self.num_replicas:
@@ -120,6 +133,9 @@ class BucketBatchSampler(BatchSampler):
             start += len(pool)
             # Stable sort: equal lengths keep the random order, so ties are shuffled too.
             pool = pool[np.argsort(self.lengths[pool], kind="stable")]
+            if self.shuffle and self.mix_batches > 0:  # loosen it: rank + U(0, mix) batches
+                jitter = rng.uniform(0, self.mix_batches * self.batch_size, len(pool))
+                pool = pool[np.argsort(np.arange(len(pool)) + jitter, kind="stable")]
             batches.extend(np.split(pool, np.cumsum(pool_sizes)[:-1]))
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]

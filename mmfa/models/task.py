@@ -151,11 +151,16 @@ class EmotionTask(L.LightningModule):
         self.log("train/l2", penalty, batch_size=len(logits))
         return loss + penalty
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        """Accumulate validation metrics (model selection uses these only)."""
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
+        """Accumulate validation metrics (model selection uses these only).
+
+        Returns the batch's scores and targets for callbacks (e.g. ``CollapseWarning``).
+        """
         logits = self(batch)
+        scores = self._scores(logits)
         self.val_loss.update(self._loss(logits, batch["target"]), weight=len(logits))
-        self.val_metrics.update(self._scores(logits), batch["target"])
+        self.val_metrics.update(scores, batch["target"])
+        return {"scores": scores.detach(), "target": batch["target"].detach()}
 
     def on_validation_epoch_end(self) -> None:
         """Log and reset the validation metrics (compute syncs them: the values are global)."""

@@ -74,9 +74,34 @@ def test_bucketing_pads_far_less_than_random_batches() -> None:
     lengths = iemocap_like(5000)
     rng = np.random.default_rng(0)
     random_batches = np.array_split(rng.permutation(5000), 5000 // 16)
-    bucketed = list(BucketBatchSampler(None, 16, lengths=lengths))
+    loose = list(BucketBatchSampler(None, 16, lengths=lengths))
+    strict = list(BucketBatchSampler(None, 16, lengths=lengths, mix_batches=0))
     assert padding_ratio(random_batches, lengths) > 1.5
-    assert padding_ratio(bucketed, lengths) < 1.10
+    assert padding_ratio(strict, lengths) < 1.10
+    assert padding_ratio(loose, lengths) < 1.20  # the default's price for changing batches
+
+
+def partners(batches: list[list[int]]) -> set[frozenset[int]]:
+    """Which pairs of utterances share a batch."""
+    return {frozenset((a, b)) for batch in batches for a in batch for b in batch if a < b}
+
+
+def test_one_pool_corpus_gets_new_batch_partners_every_epoch() -> None:
+    # 480 distinct lengths in 15 batches: one pool holds the corpus, as with RAVDESS.
+    lengths = np.random.default_rng(0).permutation(np.arange(40, 520))
+    for mix, most_shared in [(0, 1.0), (1, 0.6)]:
+        sampler = BucketBatchSampler(None, 32, lengths=lengths, seed=0, mix_batches=mix)
+        first = partners(list(sampler))
+        sampler.set_epoch(1)
+        shared = len(first & partners(list(sampler))) / len(first)
+        assert shared <= most_shared
+        if mix == 0:
+            assert shared == 1.0  # a strict sort of distinct lengths: the same batches again
+
+
+def test_mix_batches_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="mix_batches"):
+        BucketBatchSampler(None, 8, lengths=iemocap_like(10), mix_batches=-1)
 
 
 def test_unshuffled_is_deterministic_and_sorted() -> None:
