@@ -125,25 +125,34 @@ def main() -> None:
     if not args.collect and not sorted(args.data.glob("Actor_[0-9][0-9]")):
         print(f"RAVDESS not found at {args.data} (no Actor_XX folders): skipped. Pass --data DIR.")
         return
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": {}}
+    measured: dict[str, Any] = {}
     for row in rows:
         run_dir = args.out / slug(row)
         wall = None if args.collect else run_row(row, args.data, run_dir, args.seeds)
         if not (run_dir / "report" / "report.json").exists():
             print(f"{row}: no report in {run_dir}; skipped")
             continue
-        results["rows"][row] = collect(row, run_dir, wall, args.seeds)
-        done = results["rows"][row]
+        done = measured[row] = collect(row, run_dir, wall, args.seeds)
         print(f"{row}: UA {done['UA_mean']:.1f} ± {done['UA_std']:.1f}")
+    merge_results(RESULTS, measured, std="population std over folds (ddof=0), as mmfa's reports")
+
+
+def merge_results(path: Path, rows: dict[str, Any], **facts: str) -> None:
+    """Add ``rows`` to the results JSON at ``path``, with the corpus, machine and time.
+
+    The file is read only now, so rows another run wrote meanwhile are kept.
+    """
+    results = json.loads(path.read_text()) if path.exists() else {"rows": {}}
+    results["rows"].update(rows)
     results.update(
         corpus="RAVDESS speech (actors found under --data), 8 classes, actor-independent folds",
         machine=f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}",
         updated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        std="population std over folds (ddof=0), as mmfa's reports",
+        **facts,
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {RESULTS.relative_to(REPO)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {path.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

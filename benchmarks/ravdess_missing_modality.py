@@ -24,24 +24,19 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import shlex
 import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from ravdess_fusions import default_data, merge_results  # this folder is on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "ravdess_missing_modality.json"
 CONDITIONS = ("both", "audio_only", "text_only")
-
-
-def default_data() -> Path:
-    shared = Path(os.environ.get("MMFA_SHARED", REPO.parent / "shared"))
-    return shared / "data" / "ravdess"
 
 
 def command(data: str, out: str, p: float, seeds: str) -> list[str]:
@@ -166,8 +161,7 @@ def main() -> None:
             print(f"p={args.p:g} {condition}: UA {row['UA_mean']:.1f} ± {row['UA_std']:.1f}")
         else:
             print(f"p={args.p:g} {condition}: refused (the model needs both modalities)")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": {}}
-    results["rows"][f"p={args.p:g}"] = {
+    row = {
         "command": shlex.join(
             command(
                 "/path/to/ravdess", f"runs/bench_ravdess_missing/p{args.p:g}", args.p, args.seeds
@@ -178,16 +172,12 @@ def main() -> None:
         "train_wall_s": round(wall if wall is not None else run_wall(run_dir)),
         "evaluate_wall_s": round(time.perf_counter() - start),
     }
-    results.update(
-        corpus="RAVDESS speech (actors found under --data), 8 classes, actor-independent folds",
+    merge_results(
+        RESULTS,
+        {f"p={args.p:g}": row},
         model="MMFAFusion(audio_path=true), practical recipe, model.modality_dropout = p",
-        machine=f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}",
-        updated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         std="population std over fold x seed units (ddof=0)",
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {RESULTS.relative_to(REPO)}")
 
 
 if __name__ == "__main__":
