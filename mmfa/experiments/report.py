@@ -108,6 +108,7 @@ def build_report(run_dir: Path) -> dict[str, Any]:
         ],
         "per_class": _per_class(task, names, per_fold),
         "pooled": pooled.headline,
+        "seeds": _seeds(folds, per_fold, problem.headline),
         "provenance": {
             "run": run.get("provenance", {}),
             "folds": {f.name: f.info for f in folds},
@@ -128,6 +129,35 @@ def build_report(run_dir: Path) -> dict[str, Any]:
     (out / "report.json").write_text(json.dumps(_json_safe(report), indent=1))
     (out / "report.md").write_text(render_report(report))
     return report
+
+
+def _seeds(
+    folds: list[FoldPredictions], per_fold: list[FoldMetrics], metrics: Sequence[str]
+) -> dict[str, Any] | None:
+    """Per-seed means and their spread when the folds were trained with several seeds.
+
+    The headline std mixes fold-to-fold and seed-to-seed spread; the std of the per-seed means
+    says how much one whole cross-validation moves with the training seed alone. ``None`` for a
+    run with one seed.
+    """
+    by_seed: dict[str, list[FoldMetrics]] = {}
+    for fold, metric in zip(folds, per_fold, strict=True):
+        seed = fold.info.get("seed")
+        if seed is not None:
+            by_seed.setdefault(str(seed), []).append(metric)
+    if len(by_seed) < 2:
+        return None
+    per_seed = {
+        seed: {k: summarise([m.headline[k] for m in ms])["mean"] for k in metrics}
+        for seed, ms in by_seed.items()
+    }
+    spread = {k: summarise([row[k] for row in per_seed.values()]) for k in metrics}
+    return {
+        "per_seed": per_seed,
+        "folds_per_seed": {seed: len(ms) for seed, ms in by_seed.items()},
+        "mean": {k: v["mean"] for k, v in spread.items()},
+        "std": {k: v["std"] for k, v in spread.items()},
+    }
 
 
 def _per_class(task: str, names: list[str], per_fold: list[FoldMetrics]) -> dict[str, Any]:

@@ -96,6 +96,8 @@ def render_report(report: dict[str, Any]) -> str:
         "",
     ]
     out += _headline_section(report)
+    if report.get("seeds"):
+        out += _seeds_section(report)
     if report["per_class"]:
         out += _per_class_section(report)
     out += [
@@ -168,6 +170,32 @@ def _headline_section(report: dict[str, Any]) -> list[str]:
         ]
     lines += [definitions(task), ""]
     return lines
+
+
+def _seeds_section(report: dict[str, Any]) -> list[str]:
+    seeds, metrics = report["seeds"], report["headline"]
+    counts = sorted(set(seeds["folds_per_seed"].values()))
+    uneven = (
+        f" Seeds ran different numbers of folds ({', '.join(map(str, counts))}): "
+        "their means are not over the same folds."
+        if len(counts) > 1
+        else ""
+    )
+    rows = [
+        [seed, seeds["folds_per_seed"][seed]] + [fmt(values[m], m) for m in metrics]
+        for seed, values in seeds["per_seed"].items()
+    ]
+    rows.append(["mean ± std", ""] + [fmt(seeds["mean"][m], m, seeds["std"][m]) for m in metrics])
+    return [
+        "## Seeds",
+        "",
+        "The folds were trained with several seeds. Per seed: the mean over that seed's folds. "
+        "Last row: mean ± std of those per-seed means, i.e. how much one whole "
+        "cross-validation moves with the training seed alone." + uneven,
+        "",
+        _table(["seed", "folds"] + [display(m) for m in metrics], rows),
+        "",
+    ]
 
 
 def _per_class_section(report: dict[str, Any]) -> list[str]:

@@ -103,9 +103,7 @@ def test_multiclass_headline_matches_sklearn(multiclass_run: Path) -> None:
             "UA": skm.balanced_accuracy_score(target, pred),
             "precision_w": skm.precision_score(target, pred, average="weighted", zero_division=0),
             "recall_w": skm.recall_score(target, pred, average="weighted", zero_division=0),
-            "Fbeta_w": skm.fbeta_score(
-                target, pred, beta=0.5, average="weighted", zero_division=0
-            ),
+            "Fbeta_w": skm.fbeta_score(target, pred, beta=0.5, average="weighted", zero_division=0),
             "F1_w": skm.f1_score(target, pred, average="weighted", zero_division=0),
             "F1_macro": skm.f1_score(target, pred, labels=labels, average="macro", zero_division=0),
             "AUC_macro": skm.roc_auc_score(target, scores, multi_class="ovr", labels=labels)
@@ -365,3 +363,35 @@ def test_report_numbers_unchanged_by_the_vocabulary_refactor(
             got = got["mean"] if isinstance(got, dict) else got
             if value is not None:
                 assert got == pytest.approx(value, abs=1e-12, nan_ok=True), (name, key)
+
+
+def test_several_seeds_get_per_seed_means_and_their_spread(tmp_path: Path) -> None:
+    run_dir = tmp_path / "seeds"
+    _write_run_json(run_dir, "multiclass", CLASSES)
+    rng = np.random.default_rng(3)
+    truth: dict[int, list[float]] = {0: [], 1: []}
+    for seed in (0, 1):
+        for fold in ("a", "b"):
+            target = rng.choice(4, size=40)
+            logits = rng.normal(size=(40, 4)) + (1.0 + seed) * np.eye(4)[target]
+            probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+            rows = [[f"{fold}{seed}_{i}", int(t), *probs[i]] for i, t in enumerate(target)]
+            header = ["id", "target"] + [f"score_{c}" for c in CLASSES]
+            _write_fold(run_dir, f"{fold}-seed{seed}", header, rows, {"seed": seed})
+            truth[seed].append(skm.balanced_accuracy_score(target, probs.argmax(1)))
+    report = build_report(run_dir)
+    seeds = report["seeds"]
+    assert seeds["folds_per_seed"] == {"0": 2, "1": 2}
+    means = [np.mean(truth[0]), np.mean(truth[1])]
+    assert seeds["per_seed"]["0"]["UA"] == pytest.approx(means[0])
+    assert seeds["per_seed"]["1"]["UA"] == pytest.approx(means[1])
+    assert seeds["mean"]["UA"] == pytest.approx(np.mean(means))
+    assert seeds["std"]["UA"] == pytest.approx(np.std(means))  # population std, as elsewhere
+    markdown = (run_dir / "report" / "report.md").read_text()
+    assert "## Seeds" in markdown and "| mean ± std |" in markdown
+
+
+def test_one_seed_has_no_seed_section(tmp_path: Path) -> None:
+    make_multiclass_run(tmp_path / "one")
+    assert build_report(tmp_path / "one")["seeds"] is None
+    assert "## Seeds" not in (tmp_path / "one" / "report" / "report.md").read_text()
