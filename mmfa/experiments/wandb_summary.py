@@ -65,6 +65,8 @@ def log_run_summary(
     )
     summary = _flatten(report.get("mean", {}), "cv/mean/")
     summary.update(_flatten(report.get("std", {}), "cv/std/"))
+    if report.get("seeds"):  # how far a whole cross-validation moves with the seed alone
+        summary.update(_flatten(report["seeds"]["std"], "cv/seed_std/"))
     run.summary.update(summary)
     images = {f"cv/{p.stem}": wandb.Image(str(p)) for p in (run_dir / "report").glob("*.png")}
     if images:
