@@ -140,8 +140,8 @@ def main() -> None:
         f"| s / epoch ({args.utterances} utts) |"
     )
     print("|---|---:|---:|")
-    print(f"| random (data.bucketing: false) | {ratio_random:.3f} | {med_random:.1f} |")
-    print(f"| bucketed (default) | {ratio_bucket:.3f} | {med_bucket:.1f} |")
+    print(f"| random (data.bucketing: false, the default) | {ratio_random:.3f} | {med_random:.1f} |")
+    print(f"| bucketed (data.bucketing: true) | {ratio_bucket:.3f} | {med_bucket:.1f} |")
     print(
         f"| ratio random / bucketed | {ratio_random / ratio_bucket:.2f}x "
         f"| {med_random / med_bucket:.2f}x |"
