@@ -140,7 +140,7 @@ def main() -> None:
         f"| s / epoch ({args.utterances} utts) |"
     )
     print("|---|---:|---:|")
-    print(f"| random (data.bucketing: false, the default) | {ratio_random:.3f} | {med_random:.1f} |")
+    print(f"| random (data.bucketing: false, default) | {ratio_random:.3f} | {med_random:.1f} |")
     print(f"| bucketed (data.bucketing: true) | {ratio_bucket:.3f} | {med_bucket:.1f} |")
     print(
         f"| ratio random / bucketed | {ratio_random / ratio_bucket:.2f}x "
