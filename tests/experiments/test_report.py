@@ -395,3 +395,25 @@ def test_one_seed_has_no_seed_section(tmp_path: Path) -> None:
     make_multiclass_run(tmp_path / "one")
     assert build_report(tmp_path / "one")["seeds"] is None
     assert "## Seeds" not in (tmp_path / "one" / "report" / "report.md").read_text()
+
+
+def test_cv_summary_line_names_the_seed_spread() -> None:
+    from mmfa.experiments.cv import _summary_line
+
+    report = {
+        "headline": ["WA", "UA", "precision_w", "recall_w"],
+        "folds": ["a-seed0", "b-seed0", "a-seed1", "b-seed1"],
+        "mean": {"WA": 0.5, "UA": 0.4, "precision_w": 0.45},
+        "std": {"WA": 0.1, "UA": 0.05, "precision_w": 0.02},
+        "seeds": {
+            "per_seed": {"0": {}, "1": {}},
+            "mean": {"WA": 0.5, "UA": 0.4, "precision_w": 0.45},
+            "std": {"WA": 0.03, "UA": 0.02, "precision_w": 0.01},
+        },
+    }
+    line = _summary_line(report)
+    assert line.startswith("mean over 4 folds: WA 50.00 ± 10.00, UA 40.00 ± 5.00")
+    assert (
+        "over 2 seeds (mean ± std of the per-seed means): WA 50.00 ± 3.00, UA 40.00 ± 2.00" in line
+    )
+    assert "seeds" not in _summary_line({**report, "seeds": None})
