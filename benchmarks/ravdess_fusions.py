@@ -67,7 +67,11 @@ def command(row: str, data: str, out: str, seeds: str = "0") -> list[str]:
 
 def run_row(row: str, data: Path, out: Path, seeds: str) -> float:
     """Run one row in a fresh process; return its wall time in seconds."""
-    argv = command(row, str(data), str(out), seeds)
+    return run_mmfa(command(row, str(data), str(out), seeds))
+
+
+def run_mmfa(argv: list[str]) -> float:
+    """Run ``mmfa ...`` in a fresh process with one torch thread; return its wall time in s."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HF_HUB_OFFLINE="1")
     env.setdefault("WANDB_MODE", "offline")
     print("$", shlex.join(argv), flush=True)
@@ -87,10 +91,8 @@ def collect(row: str, run_dir: Path, wall_s: float | None, seeds: str) -> dict[s
     folds = {f["fold"]: {"UA": 100 * f["UA"], "WA": 100 * f["WA"]} for f in report["per_fold"]}
     ua = [f["UA"] for f in folds.values()]
     wa = [f["WA"] for f in folds.values()]
-    if wall_s is None:  # from the run folder: first file written to the report
-        wall_s = (run_dir / "report" / "report.json").stat().st_mtime - (
-            run_dir / "run.json"
-        ).stat().st_mtime
+    if wall_s is None:
+        wall_s = run_wall(run_dir)
     return {
         "command": shlex.join(command(row, "/path/to/ravdess", f"runs/ravdess/{slug(row)}", seeds)),
         "folds": folds,
@@ -100,6 +102,12 @@ def collect(row: str, run_dir: Path, wall_s: float | None, seeds: str) -> dict[s
         "WA_std": statistics.pstdev(wa),
         "wall_s": round(wall_s),
     }
+
+
+def run_wall(run_dir: Path) -> float:
+    """Wall time of a finished cv run, from its folder (run.json to the report)."""
+    report = run_dir / "report" / "report.json"
+    return report.stat().st_mtime - (run_dir / "run.json").stat().st_mtime
 
 
 def slug(row: str) -> str:

@@ -26,13 +26,16 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ravdess_fusions import default_data, merge_results  # this folder is on sys.path
+from ravdess_fusions import (  # this folder is on sys.path
+    default_data,
+    merge_results,
+    run_mmfa,
+    run_wall,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "ravdess_missing_modality.json"
@@ -51,28 +54,6 @@ def command(data: str, out: str, p: float, seeds: str) -> list[str]:
         "--seeds", seeds,
         "--out", out,
     ]  # fmt: skip
-
-
-def train(data: Path, out: Path, p: float, seeds: str) -> float:
-    """Run the cv in a fresh process with one torch thread; return its wall time in seconds."""
-    argv = command(str(data), str(out), p, seeds)
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HF_HUB_OFFLINE="1")
-    env.setdefault("WANDB_MODE", "offline")
-    print("$", shlex.join(argv), flush=True)
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "mmfa", *argv[1:], "--trainer.enable_progress_bar=false"],
-        cwd=REPO,
-        env=env,
-        check=True,
-    )
-    return time.perf_counter() - start
-
-
-def run_wall(run_dir: Path) -> float:
-    """Wall time of a finished cv run, from its folder (run.json to the report)."""
-    report = run_dir / "report" / "report.json"
-    return report.stat().st_mtime - (run_dir / "run.json").stat().st_mtime
 
 
 def evaluate_fold(fold_dir: Path, by_id: dict[str, Any], cache: Path) -> dict[str, Any]:
@@ -142,7 +123,8 @@ def main() -> None:
         return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     run_dir = args.out / f"p{args.p:g}"
-    wall = None if args.collect else train(args.data, run_dir, args.p, args.seeds)
+    argv = command(str(args.data), str(run_dir), args.p, args.seeds)
+    wall = None if args.collect else run_mmfa(argv)
 
     from mmfa.corpora.ravdess import read_ravdess
 
