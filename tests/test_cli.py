@@ -126,6 +126,22 @@ def test_every_fragment_composes(fragment: Path, capsys: pytest.CaptureFixture[s
     assert ignored_settings(wanted, resolved) == []
 
 
+CORPUS_CONFIGS = sorted(c for c in (REPO / "configs").glob("*.yaml") if c.name != "demo.yaml")
+
+
+@pytest.mark.parametrize("corpus", CORPUS_CONFIGS, ids=lambda p: p.name)
+def test_practical_recipe_composes_with_every_corpus_config(
+    corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The recipe fragment after any corpus config: all of its settings win."""
+    fragment = REPO / "configs/recipe/practical.yaml"
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(corpus), "--config", str(fragment), "--print_config"])
+    resolved = yaml.safe_load(capsys.readouterr().out)
+    wanted = yaml.safe_load(fragment.read_text(encoding="utf-8"))
+    assert ignored_settings(wanted, resolved) == []
+
+
 @pytest.mark.parametrize(
     "fusion", ["MMFAFusion", "ConcatFusion", "LateFusion", "AudioOnly", "TextOnly"]
 )
