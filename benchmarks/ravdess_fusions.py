@@ -93,6 +93,8 @@ def collect(row: str, run_dir: Path, wall_s: float | None, seeds: str) -> dict[s
     wa = [f["WA"] for f in folds.values()]
     if wall_s is None:
         wall_s = run_wall(run_dir)
+    spread = report.get("seeds") or {}  # several seeds: each seed's mean and their spread
+    per_seed = {k: 100 * v["UA"] for k, v in spread.get("per_seed", {}).items()}
     return {
         "command": shlex.join(command(row, "/path/to/ravdess", f"runs/ravdess/{slug(row)}", seeds)),
         "folds": folds,
@@ -101,6 +103,7 @@ def collect(row: str, run_dir: Path, wall_s: float | None, seeds: str) -> dict[s
         "WA_mean": statistics.fmean(wa),
         "WA_std": statistics.pstdev(wa),
         "wall_s": round(wall_s),
+        **({"UA_per_seed": per_seed, "UA_seed_std": 100 * spread["std"]["UA"]} if per_seed else {}),
     }
 
 
