@@ -66,8 +66,8 @@ class CollapseWarning(L.Callback):
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Start a confusion matrix of the epoch's validation predictions."""
         self._confusion = None
-        if self._watched(trainer, pl_module):
-            width = int(getattr(pl_module, "hparams", {}).get("num_outputs", 0) or 0)
+        width = int(getattr(pl_module, "hparams", {}).get("num_outputs", 0) or 0)
+        if width and self._watched(trainer, pl_module):  # the task's classes: same on every rank
             self._confusion = torch.zeros(width, width, dtype=torch.long)
 
     def on_validation_batch_end(
@@ -85,14 +85,11 @@ class CollapseWarning(L.Callback):
         scores, target = outputs.get("scores"), outputs.get("target")
         if scores is None or target is None or target.dtype.is_floating_point:
             return
-        predicted = scores.detach().argmax(-1).flatten().cpu()
-        classes = max(self._confusion.shape[0], scores.shape[-1])
-        if classes > self._confusion.shape[0]:  # hparams did not say: grow to the scores' width
-            grown = torch.zeros(classes, classes, dtype=torch.long)
-            grown[: self._confusion.shape[0], : self._confusion.shape[1]] = self._confusion
-            self._confusion = grown
-        pairs = target.detach().flatten().cpu() * classes + predicted
-        self._confusion += torch.bincount(pairs, minlength=classes * classes).view(classes, classes)
+        classes = self._confusion.shape[0]
+        pairs = target.detach().flatten().cpu() * classes + scores.detach().argmax(-1).cpu()
+        self._confusion += torch.bincount(pairs, minlength=classes * classes).view_as(
+            self._confusion
+        )
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Update the streak of collapsed epochs; warn once when it reaches ``patience``."""

@@ -222,22 +222,19 @@ def _one_line(headline: tuple[str, ...], test: dict[str, float], info: dict[str,
 
 def _summary_line(report: dict[str, Any]) -> str:
     """``mean over 18 folds: WA 53.84 ± 9.22, ...; over 3 seeds: UA 51.87 ± 3.17`` for the log."""
-    from mmfa.problem import metric_info
+    from mmfa.experiments.report_markdown import fmt
 
-    def shown(means: dict[str, float], stds: dict[str, float], keys: tuple[str, ...]) -> str:
-        parts = []
-        for key in keys:
-            scale, digits = (100, 2) if metric_info(key).percent else (1, 3)
-            parts.append(f"{key} {scale * means[key]:.{digits}f} ± {scale * stds[key]:.{digits}f}")
-        return ", ".join(parts)
+    keys = report["headline"][:3]
 
-    keys = tuple(report["headline"][:3])
-    line = f"mean over {len(report['folds'])} folds: {shown(report['mean'], report['std'], keys)}"
+    def shown(stats: dict[str, Any]) -> str:
+        return ", ".join(f"{k} {fmt(stats['mean'][k], k, stats['std'][k])}" for k in keys)
+
+    line = f"mean over {len(report['folds'])} folds: {shown(report)}"
     seeds = report.get("seeds")
     if seeds:
         line += (
             f"; over {len(seeds['per_seed'])} seeds (mean ± std of the per-seed means): "
-            + shown(seeds["mean"], seeds["std"], keys)
+            + shown(seeds)
         )
     return line
 
