@@ -96,10 +96,10 @@ class EmotionDataModule(L.LightningDataModule):
         seed: seed of the training-set shuffling.
         bucketing: group training utterances of similar length into batches (shuffled and
             seeded per epoch, DDP-aware, every utterance once per epoch; see
-            :mod:`mmfa.datamodules.sampler`): faster on corpora of very mixed lengths, but it
-            cost accuracy on both real corpora we measured (docs/performance.md), so it is
-            opt-in. ``False`` (the default, as the paper): plain shuffled batches. Evaluation
-            batches keep manifest order either way.
+            :mod:`mmfa.datamodules.sampler`): faster on corpora of very mixed lengths, at some
+            cost in accuracy (docs/performance.md), so it is opt-in. ``False`` (the default, as
+            the paper): plain shuffled batches. Evaluation batches keep manifest order either
+            way.
         max_clip_seconds: the corpus' longest clip, in seconds: longer clips are cut to it when
             extracted (the cut is counted in the log), so one runaway recording cannot exhaust
             memory (attention grows with the square of the length). Applied to the audio

@@ -10,7 +10,7 @@ The sort is loose on purpose: each utterance's place in its pool's length order 
 random amount of up to ``mix_batches`` batches before the pool is cut. A strict sort gives the
 same batches every epoch whenever a pool holds the whole corpus (a small corpus, e.g. RAVDESS's
 480 training clips in 15 batches); the loose sort keeps most of the padding saving. Bucketing
-is opt-in (``data.bucketing``): it cost accuracy on real corpora (docs/performance.md).
+is opt-in (``data.bucketing``); docs/performance.md gives what it costs in accuracy.
 
 Every utterance is used exactly once per epoch on exactly one rank: the ``N`` utterances are cut
 into ``world_size * ceil(N / (batch_size * world_size))`` batches whose sizes differ by at most
