@@ -14,6 +14,7 @@ USAGE_EXTRA = """
 mmfa-specific commands:
   mmfa cv --config FILE   cross-validate every fold, then write a report (docs/experiments.md)
   mmfa ablate ...         a grid of cross-validations and a comparison table
+  mmfa baseline ...       the classical baseline (openSMILE/TF-IDF + scikit-learn), same folds
   mmfa predict --ckpt_path CKPT --input FOLDER|FILES|MANIFEST --out preds.csv
                           a trained model on your own recordings (no config needed)
   mmfa plugins            list installed datamodule and fusion plugins (nothing imported)
@@ -56,6 +57,11 @@ def _main(argv: list[str] | None) -> None:
         from mmfa.experiments.ablate import ablate_main
 
         ablate_main(args[1:])
+        return
+    if args[:1] == ["baseline"]:
+        from mmfa.experiments.baseline import baseline_main
+
+        baseline_main(args[1:])
         return
     if args[:1] == ["predict"]:
         from mmfa.predict_files import predict_files_main, wants_files
