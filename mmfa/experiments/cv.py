@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import platform
 import sys
 import time
 from pathlib import Path
@@ -267,31 +266,18 @@ def _write_run_json(
 ) -> None:
     if not _is_rank_zero():
         return
-    from importlib.metadata import version
-
     from mmfa.experiments.run_config import config_hash
+    from mmfa.provenance import collect
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(cli.parser.dump(cli.config, skip_none=False))
     dm = cli.datamodule
-    packages = [
-        "mmfa",
-        "torch",
-        "lightning",
-        "torchmetrics",
-        "transformers",
-        "opensmile",
-        "datasets",
-        "scikit-learn",
-        "numpy",
-    ]
     provenance = {
         "argv": ["mmfa", "cv", *argv],
         "configs": {c: Path(c).read_text() for c in args.config if Path(c).exists()},
         "resolved_config": "config.yaml",
         "seeds": args.seeds,
-        "python": platform.python_version(),
-        "versions": {p: _version(version, p) for p in packages},
+        **collect(),  # git commit, python, platform, CPU kernel set, threads, versions
         "datamodule": type(dm).__name__,
         "fusion": type(cli.model.fusion).__name__,
     }
@@ -303,13 +289,6 @@ def _write_run_json(
         "provenance": provenance,
     }
     (run_dir / "run.json").write_text(json.dumps(run, indent=1, default=str))
-
-
-def _version(version: Any, package: str) -> str:
-    try:
-        return str(version(package))
-    except Exception:  # not installed: say so rather than fail the run
-        return "not installed"
 
 
 def _tags(cli: Any, args: argparse.Namespace) -> list[str]:

@@ -292,20 +292,10 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def _report_versions() -> dict[str, str]:
     """Versions of what computed the report (the run's own versions are in run.json)."""
-    import matplotlib
-    import scipy
-    import sklearn
+    from mmfa.provenance import package_versions
 
-    from mmfa import __version__
-
-    return {
-        "mmfa": __version__,
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "matplotlib": matplotlib.__version__,
-    }
+    versions = package_versions(["mmfa", "scikit-learn", "numpy", "scipy", "matplotlib"])
+    return {"python": platform.python_version(), **versions}
 
 
 def _json_safe(value: Any) -> Any:
