@@ -15,8 +15,10 @@ mmfa-specific commands:
   mmfa cv --config FILE   cross-validate every fold, then write a report (docs/experiments.md)
   mmfa ablate ...         a grid of cross-validations and a comparison table
   mmfa baseline ...       the classical baseline (openSMILE/TF-IDF + scikit-learn), same folds
-  mmfa predict --ckpt_path CKPT --input FOLDER|FILES|MANIFEST --out preds.csv
-                          a trained model on your own recordings (no config needed)
+  mmfa finetune-text --config FILE --out DIR   fine-tune the text encoder (docs/results_meld.md)
+  mmfa predict --ckpt_path CKPT --input FOLDER|FILES|MANIFEST [--out preds.csv]
+                          a trained model on your own recordings (no config needed;
+                          mmfa predict --help lists its options)
   mmfa plugins            list installed datamodule and fusion plugins (nothing imported)
   mmfa --version          print the version
 """
@@ -53,6 +55,11 @@ def _main(argv: list[str] | None) -> None:
 
         cv_main(args[1:])
         return
+    if args[:1] == ["finetune-text"]:
+        from mmfa.finetune.command import finetune_text_main
+
+        finetune_text_main(args[1:])
+        return
     if args[:1] == ["ablate"]:
         from mmfa.experiments.ablate import ablate_main
 
@@ -64,11 +71,10 @@ def _main(argv: list[str] | None) -> None:
         baseline_main(args[1:])
         return
     if args[:1] == ["predict"]:
-        from mmfa.predict_files import predict_files_main, wants_files
+        from mmfa.predict_command import predict_main
 
-        if wants_files(args[1:]):
-            predict_files_main(args[1:])
-            return
+        predict_main(args[1:])
+        return
     from mmfa.lightning_cli import run_cli
 
     if args[:1] in (["-h"], ["--help"]):

@@ -1,20 +1,22 @@
-"""Use a trained model: :class:`EmotionRecognizer`, from a checkpoint alone.
+"""Use a trained model from Python: :class:`EmotionRecognizer`, from a checkpoint alone.
 
     from mmfa import EmotionRecognizer
     r = EmotionRecognizer.from_checkpoint("runs/demo/version_0/checkpoints/best.ckpt")
-    r.predict("clip.wav", text="I can't believe it")      # {"prediction": ..., "scores": {...}}
-    r.predict_many(["a.wav", "b.wav"], texts=["...", "..."])
+    r.predict("clip.wav", text="I can't believe it")      # Prediction(prediction=..., scores=...)
+    r.predict(samples, sample_rate=44100, speaker="ann")  # numpy or torch, mono or stereo
+    r.predict_many(["a.wav", "b.wav"], texts=["...", "..."], speakers=["ann", "bob"])
 
-Inputs go through the same path as training (manifest -> feature store -> padded batches), with
-the front-ends the checkpoint names, so a file gives exactly the probabilities the test of the
-same checkpoint gave it. Features are cached (``cache_dir``, default the mmfa cache): predicting
-the same files again only reads them. Arrays are written to a temporary WAV first.
+Inputs take the one prediction path (:class:`~mmfa.datamodules.utterances.UtteranceDataModule`
+-> ``Trainer.predict`` -> :class:`~mmfa.callbacks.predictions.PredictionWriter`), with the
+front-ends and audio preparation the checkpoint names, so a file gives exactly the
+probabilities the test of the same checkpoint gave it, and ``mmfa predict`` gives the same rows.
+Features of files are cached (``cache_dir``, default the mmfa cache); arrays are computed in
+memory and never stored.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from mmfa.datamodules.preparation import AudioPreparation
+from mmfa.datamodules.utterances import UtteranceDataModule
 from mmfa.errors import BadInputError, ConfigError
 from mmfa.manifest import Utterance
 
 log = logging.getLogger(__name__)
 
-AudioInput = str | Path | tuple[np.ndarray, int] | None
+#: A file path, an array (with ``sample_rate=``), ``(samples, sample_rate)``, or None (text only).
+AudioInput = Any
 
 
 @dataclass
@@ -63,19 +68,23 @@ class PredictionRun:
 
     predictions: list[Prediction] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    #: Manifest position of each prediction (parallel to ``predictions``).
+    #: Input position of each prediction (parallel to ``predictions``).
     index: list[int] = field(default_factory=list)
+    #: The rows as ``mmfa predict`` writes them (parallel to ``predictions``).
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 class EmotionRecognizer:
     """A trained MMFA-RNN with its front-ends, ready to predict on new recordings.
 
     Args:
-        task: the trained task (see :meth:`from_checkpoint`).
+        task: the trained :class:`~mmfa.models.task.EmotionTask` (see :meth:`from_checkpoint`).
         audio: the audio front-end it was trained with (None: audio was off).
         text: the text front-end it was trained with (None: text was off).
-        device: ``"cpu"`` (default) or ``"cuda"``.
-        cache_dir: feature cache (default: the mmfa cache, ``$MMFA_CACHE_DIR``).
+        preparation: the audio preparation it was trained with (None: none).
+        device: ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``.
+        cache_dir: feature cache for files (default: the mmfa cache, ``$MMFA_CACHE_DIR``).
+        batch_size: utterances per batch.
     """
 
     def __init__(
@@ -83,26 +92,26 @@ class EmotionRecognizer:
         task: Any,
         audio: Any,
         text: Any,
+        preparation: AudioPreparation | None = None,
         *,
         device: str = "cpu",
         cache_dir: str | Path | None = None,
+        batch_size: int = 32,
     ) -> None:
-        from mmfa.datamodules.base import default_cache_dir
-
-        self.task = task.to(device).eval()
+        self.task = task.eval()
         self.audio, self.text = audio, text
+        self.preparation = preparation or AudioPreparation()
+        self.accelerator, self.devices = parse_device(device)
         self.device = device
-        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.cache_dir = cache_dir
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ConfigError(f"batch_size={batch_size!r}: give a whole number of 1 or more")
+        self.batch_size = batch_size
         self.problem = task.problem
         self.class_names = list(task.class_names)
         self.modalities = tuple(task.fusion.modalities)
         #: A model trained with modality dropout can do without one of its modalities.
         self.tolerates_missing = float(task.network.modality_dropout) > 0
-        #: Audio preparation the model was trained with (from the checkpoint): per-speaker
-        #: standardisation, with statistics over the inputs of each speaker given here, and
-        #: silence trimming (threshold; None: off).
-        self.speaker_norm = False
-        self.trim_silence: float | None = None
 
     @classmethod
     def from_checkpoint(
@@ -112,42 +121,61 @@ class EmotionRecognizer:
         device: str = "cpu",
         cache_dir: str | Path | None = None,
         allow_remote: bool = False,
+        batch_size: int = 32,
     ) -> EmotionRecognizer:
         """Load a checkpoint written by ``mmfa fit`` or ``mmfa cv`` (no config needed).
 
-        Loaded with ``weights_only=True``; a URL is refused unless ``allow_remote=True``.
+        Loaded with ``weights_only=True``; a URL is refused unless ``allow_remote=True``; every
+        class it names must be registered (docs/security.md).
 
         Raises:
-            ConfigError: a URL, a missing or foreign file, or front-ends that compute other
-                features here than in training.
+            ConfigError: a URL, a missing or foreign file, an unregistered class, or front-ends
+                that compute other features here than in training.
         """
         from mmfa import checkpoints
+        from mmfa.models.task import EmotionTask
 
         checkpoint = checkpoints.load(path, allow_remote=allow_remote)
-        task = checkpoints.build_task(checkpoint)
-        spec = checkpoint[checkpoints.SPEC_KEY]
+        task = EmotionTask.from_checkpoint(checkpoint)
+        spec = task.inference_spec or {}
         audio = checkpoints.build_frontend(spec.get("audio"), "mmfa.frontends")
         text = checkpoints.build_frontend(spec.get("text"), "mmfa.text")
-        recognizer = cls(task, audio, text, device=device, cache_dir=cache_dir)
-        recognizer.speaker_norm = bool(spec.get("speaker_norm"))
-        recognizer.trim_silence = spec.get("trim_silence")
-        return recognizer
+        return cls(
+            task,
+            audio,
+            text,
+            preparation_of(spec),
+            device=device,
+            cache_dir=cache_dir,
+            batch_size=batch_size,
+        )
 
     # -- the public calls ------------------------------------------------------------------------
     def predict(
-        self, audio: AudioInput = None, text: str | None = None, *, sample_rate: int | None = None
+        self,
+        audio: AudioInput = None,
+        text: str | None = None,
+        *,
+        sample_rate: int | None = None,
+        speaker: str | None = None,
     ) -> Prediction:
-        """Predict one utterance from a file (or ``(samples, sample_rate)``) and/or a transcript.
+        """Predict one utterance from a file or an array and/or a transcript.
+
+        Args:
+            audio: a file path, an array of samples (numpy or torch; give ``sample_rate``), or
+                ``(samples, sample_rate)``; None for text only.
+            text: the transcript.
+            sample_rate: the array's rate in Hz.
+            speaker: who speaks, for models trained with per-speaker normalisation (None: the
+                model's training statistics are used).
 
         Raises:
             BadInputError: the input cannot be used (the reason says why).
-            ConfigError: a modality the model needs is missing.
+            ConfigError: a modality the model needs is missing, or the array is not audio.
         """
-        if isinstance(audio, np.ndarray):
-            if sample_rate is None:
-                raise ConfigError("predict(array): give sample_rate=")
-            audio = (audio, sample_rate)
-        run = self.predict_many([audio], texts=[text], progress=False)
+        run = self.predict_many(
+            [audio], texts=[text], speakers=[speaker], sample_rate=sample_rate, progress=False
+        )
         if run.skipped:
             s = run.skipped[0]
             raise BadInputError(s.id, s.reason, s.detail)
@@ -159,171 +187,199 @@ class EmotionRecognizer:
         texts: Sequence[str | None] | None = None,
         *,
         ids: Sequence[str] | None = None,
+        speakers: Sequence[str | None] | str | None = None,
+        sample_rate: int | None = None,
         progress: bool = True,
     ) -> PredictionRun:
-        """Predict many utterances: files or ``(samples, sample_rate)`` pairs, with transcripts."""
+        """Predict many utterances: files, arrays or ``(samples, sample_rate)`` pairs.
+
+        Args:
+            audio: one entry per utterance (None: text only).
+            texts: transcripts, parallel to ``audio``.
+            ids: output ids (default: the file path, or ``input_00003`` for arrays).
+            speakers: who speaks, per input or one name for all (None: unknown).
+            sample_rate: the rate of arrays given without one.
+            progress: show extraction progress bars.
+
+        Unusable inputs are listed in ``skipped``; predictions keep the input order.
+        """
+        if isinstance(audio, str | Path | np.ndarray) or _is_tensor(audio):
+            raise ConfigError(
+                "predict_many takes a list of inputs; for one recording use predict(...)"
+            )
+        audio = list(audio)
         texts = list(texts) if texts is not None else [None] * len(audio)
-        if len(texts) != len(audio):
-            raise ConfigError(f"{len(audio)} audio inputs but {len(texts)} transcripts")
-        with tempfile.TemporaryDirectory(prefix="mmfa-predict-") as tmp:
-            utterances = []
-            for i, (item, transcript) in enumerate(zip(audio, texts, strict=True)):
-                uid = ids[i] if ids is not None else _default_id(item, i)
-                utterances.append(_utterance(uid, _as_path(item, Path(tmp), i), transcript))
-            return self.predict_utterances(utterances, progress=progress)
+        if isinstance(speakers, str) or speakers is None:
+            speakers = [speakers] * len(audio)
+        for name, values in (("transcripts", texts), ("speakers", speakers), ("ids", ids)):
+            if values is not None and len(values) != len(audio):
+                raise ConfigError(f"{len(audio)} audio inputs but {len(values)} {name}")
+        utterances: list[Utterance] = []
+        signals: dict[int, np.ndarray] = {}
+        early: dict[int, Skipped] = {}
+        for i, (item, transcript, who) in enumerate(zip(audio, texts, speakers, strict=True)):
+            uid = str(ids[i]) if ids is not None else _default_id(item, i)
+            path = None
+            if isinstance(item, str | Path):
+                path = Path(item)
+            elif item is not None:
+                samples, rate = item if isinstance(item, tuple) else (item, sample_rate)
+                if rate is None:
+                    raise ConfigError(f"{uid}: an array needs its sample rate: sample_rate=...")
+                from mmfa.features.audio_io import signal_from_array
+
+                try:
+                    signals[i] = signal_from_array(samples, rate, utterance_id=uid)
+                except BadInputError as err:
+                    early[i] = Skipped(uid, err.reason, err.detail)
+            utterances.append(
+                Utterance(
+                    id=uid, audio_path=path, text=transcript or "", label=0, speaker=who or ""
+                )
+            )
+        keep = [i for i in range(len(utterances)) if i not in early]
+        run = self.predict_utterances(
+            [utterances[i] for i in keep],
+            signals={k: signals[i] for k, i in enumerate(keep) if i in signals},
+            progress=progress,
+        )
+        run.index = [keep[k] for k in run.index]
+        order = {u.id: i for i, u in enumerate(utterances)}
+        run.skipped = sorted([*early.values(), *run.skipped], key=lambda s: order[s.id])
+        return run
 
     def predict_utterances(
-        self, utterances: Sequence[Utterance], *, batch_size: int = 32, progress: bool = True
+        self,
+        utterances: Sequence[Utterance],
+        *,
+        labels: Sequence[str | None] | None = None,
+        signals: dict[int, np.ndarray] | None = None,
+        out: str | Path | None = None,
+        skipped_out: str | Path | None = None,
+        progress: bool = True,
     ) -> PredictionRun:
-        """Predict manifest rows (``audio_path`` and/or ``text``), in their order.
+        """Predict manifest rows (``audio_path`` and/or ``text``, ``speaker``), in their order.
+
+        Args:
+            utterances: the inputs.
+            labels: gold class names, written beside the predictions.
+            signals: position -> 16 kHz mono samples for inputs given as arrays.
+            out: also write the rows here (``.csv`` or ``.jsonl``).
+            skipped_out: also list the skipped inputs here (CSV).
+            progress: show progress bars.
 
         Utterances lacking a modality the model needs stop the run with a ConfigError naming
         them, unless the model was trained with modality dropout (then it predicts from what
         there is, and says so in ``modalities``). Unreadable inputs are listed in ``skipped``.
         """
-        utterances = list(utterances)
-        groups: dict[tuple[str, ...], list[int]] = {}
-        for i, utt in enumerate(utterances):
-            has = tuple(m for m in self.modalities if _has(utt, m))
-            groups.setdefault(has, []).append(i)
-        self._check_modalities(utterances, groups)
-        run = PredictionRun()
-        found: dict[int, Prediction] = {}
-        for has, positions in groups.items():
-            if not has:
-                for i in positions:
-                    run.skipped.append(Skipped(utterances[i].id, "no_input", "no audio, no text"))
-                continue
-            self._predict_group(utterances, positions, has, batch_size, progress, found, run)
-        order = sorted(found)
-        run.predictions = [found[i] for i in order]
-        run.index = order
-        return run
+        from mmfa.callbacks.predictions import PredictionWriter
+        from mmfa.callbacks.skipped import SkippedWriter, write_skipped
 
-    # -- machinery -------------------------------------------------------------------------------
-    def _check_modalities(
-        self, utterances: list[Utterance], groups: dict[tuple[str, ...], list[int]]
-    ) -> None:
-        if self.tolerates_missing:
-            return
-        partial = [i for has, pos in groups.items() if has and has != self.modalities for i in pos]
-        if partial:
-            missing = sorted(
-                {m for i in partial for m in self.modalities if not _has(utterances[i], m)}
-            )
-            names = ", ".join(utterances[i].id for i in partial[:5])
-            raise ConfigError(
-                f"{type(self.task.fusion).__name__} needs {' and '.join(self.modalities)} for "
-                f"every input, but {len(partial)} input(s) lack {' / '.join(missing)} "
-                f"(e.g. {names}). "
-                "Give a transcript for each file (a manifest with a 'text' column, or a .txt "
-                "beside each audio file), or use a model trained with AudioOnly/TextOnly or with "
-                "modality dropout (model.modality_dropout > 0), which can predict without it."
-            )
-
-    def _predict_group(
-        self,
-        utterances: list[Utterance],
-        positions: list[int],
-        has: tuple[str, ...],
-        batch_size: int,
-        progress: bool,
-        found: dict[int, Prediction],
-        run: PredictionRun,
-    ) -> None:
-        import torch
-        from torch.utils.data import DataLoader
-
-        from mmfa.datamodules.collate import FeatureDataset, collate
-        from mmfa.features.pipeline import FeaturePipeline
-
-        group = [utterances[i] for i in positions]
-        pipeline = FeaturePipeline(
-            self.cache_dir,
-            self.audio if "audio" in has else None,
-            self.text if "text" in has else None,
-            on_bad_input="skip",
+        datamodule = UtteranceDataModule(
+            utterances,
+            audio=self.audio if "audio" in self.modalities else None,
+            text=self.text if "text" in self.modalities else None,
+            preparation=self.preparation,
+            modalities=self.modalities,
+            tolerates_missing=self.tolerates_missing,
+            labels=labels,
+            signals=signals,
+            cache_dir=self.cache_dir,
+            batch_size=self.batch_size,
             progress=progress,
         )
-        refs, report = pipeline.run(group)
-        run.skipped += [Skipped(uid, reason, detail) for uid, reason, detail in report.skipped]
-        dataset = FeatureDataset(
-            refs,
-            group,
-            pipeline.audio_store,
-            pipeline.text_store,
-            speaker_stats=self._speaker_stats(refs, group, pipeline.audio_store),
-            trim=self.trim_silence if "audio" in has else None,
-        )
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate)
-        with torch.inference_mode():
-            for batch in loader:
-                moved = {
-                    k: (v.to(self.device) if isinstance(v, torch.Tensor) else v)
-                    for k, v in batch.items()
-                }
-                scores = self.problem.scores(self.task(moved)).cpu().numpy()
-                predicted = self.problem.predicted(scores, self.class_names)
-                for row, pos in enumerate(batch["index"].tolist()):
-                    found[positions[pos]] = Prediction(
-                        group[pos].id,
-                        predicted[row],
-                        self._score_dict(scores[row]),
-                        has,
-                    )
-
-    def _speaker_stats(self, refs: Any, group: list[Utterance], store: Any) -> Any:
-        """Per-speaker statistics over these inputs' audio, as in training (None: off)."""
-        if not self.speaker_norm or store is None:
-            return None
-        from mmfa.datamodules.transforms import speaker_statistics, trim_silence
-
-        trim = self.trim_silence
-        rows = [
-            (group[r.index].speaker, trim_silence(x, trim) if trim is not None else x)
-            for r in refs
-            for x in (store.get_row(r.audio_row),)
-        ]
-        stats = speaker_statistics(rows)
-        if len(stats) == len(rows) > 1:
-            log.warning(
-                "the model was trained with per-speaker feature normalisation, and every input "
-                "here is its own speaker: statistics come from one utterance each. Give a "
-                "'speaker' column (manifest) so each speaker's utterances are normalised together."
+        datamodule.setup("predict")
+        report = datamodule.feature_report
+        writer = PredictionWriter(predict_file=str(out) if out is not None else "")
+        callbacks: list[Any] = [writer]
+        if skipped_out is not None:
+            path = Path(skipped_out)
+            callbacks.append(SkippedWriter(dirpath=str(path.parent), filename=path.name))
+        if datamodule.datasets:
+            self._trainer(callbacks, progress).predict(
+                self.task, datamodule=datamodule, return_predictions=False
             )
-        return stats
+        elif skipped_out is not None and report is not None:  # nothing to predict: still list
+            write_skipped(Path(skipped_out), [(u, "", r, d) for u, r, d in report.skipped])
+        skipped = [Skipped(*s) for s in (report.skipped if report else [])]
+        positions = {u.id: i for i, u in enumerate(datamodule.utterances)}
+        predictions = [self._prediction(row) for row in writer.rows]
+        return PredictionRun(
+            predictions=predictions,
+            skipped=skipped,
+            index=[positions[p.id] for p in predictions],
+            rows=writer.rows,
+        )
 
-    def _score_dict(self, scores: np.ndarray) -> dict[str, float]:
+    # -- machinery -------------------------------------------------------------------------------
+    def _trainer(self, callbacks: list[Any], progress: bool) -> Any:
+        import lightning as L
+
+        # Lightning announces its devices on every Trainer; prediction is not training.
+        quiet = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)
+        try:
+            return L.Trainer(
+                accelerator=self.accelerator,
+                devices=self.devices,
+                logger=False,
+                enable_checkpointing=False,
+                enable_model_summary=False,
+                enable_progress_bar=progress,
+                callbacks=callbacks,
+            )
+        finally:
+            quiet.setLevel(level)
+
+    def _prediction(self, row: dict[str, Any]) -> Prediction:
         columns = self.problem.score_columns(self.class_names)
-        values = np.asarray(scores, dtype=float).reshape(-1)
-        return {c.removeprefix("score_"): float(v) for c, v in zip(columns, values, strict=True)}
+        return Prediction(
+            id=row["id"],
+            prediction=row["prediction"],
+            scores={c.removeprefix("score_"): float(row[c]) for c in columns},
+            modalities=tuple(row["modalities"].split("+")) if row["modalities"] else (),
+        )
 
 
-def _has(utt: Utterance, modality: str) -> bool:
-    if modality == "audio":
-        return utt.audio_path is not None
-    return bool(utt.text and utt.text.strip())
+def preparation_of(spec: dict[str, Any]) -> AudioPreparation:
+    """The audio preparation a checkpoint's record names (older records: two plain keys)."""
+    if spec.get("audio_preparation") is not None:
+        return AudioPreparation.from_record(spec["audio_preparation"])
+    return AudioPreparation.from_record(
+        {"trim_silence": spec.get("trim_silence"), "speaker_norm": spec.get("speaker_norm")}
+    )
+
+
+def parse_device(device: str) -> tuple[str, Any]:
+    """``cpu``, ``cuda``, ``cuda:N`` or ``mps`` as Lightning's (accelerator, devices).
+
+    Raises:
+        ConfigError: another value, or a GPU this machine does not have.
+    """
+    name, _, number = str(device).partition(":")
+    if name == "cpu" and not number:
+        return "cpu", 1
+    if name in ("cuda", "gpu") and (not number or number.isdigit()):
+        import torch
+
+        index = int(number or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device={device!r}: no such CUDA device here "
+                f"({torch.cuda.device_count()} visible); use device='cpu'"
+            )
+        return "gpu", [index]
+    if name == "mps" and not number:
+        return "mps", 1
+    raise ConfigError(f"device={device!r}: use 'cpu', 'cuda', 'cuda:N' or 'mps'")
+
+
+def _is_tensor(value: object) -> bool:
+    return type(value).__module__.startswith("torch")
 
 
 def _default_id(item: AudioInput, i: int) -> str:
     if isinstance(item, str | Path):
         return str(item)
     return f"input_{i:05d}"
-
-
-def _as_path(item: AudioInput, tmp: Path, i: int) -> Path | None:
-    """A file for the feature pipeline: the path itself, or a temporary WAV of an array."""
-    if item is None:
-        return None
-    if isinstance(item, str | Path):
-        return Path(item)
-    import soundfile
-
-    samples, rate = item
-    path = tmp / f"input_{i:05d}.wav"
-    soundfile.write(path, np.asarray(samples, dtype=np.float32), int(rate), subtype="FLOAT")
-    return path
-
-
-def _utterance(uid: str, path: Path | None, text: str | None, label: Any = 0) -> Utterance:
-    return Utterance(id=uid, audio_path=path, text=text or "", label=label, speaker=uid)

@@ -12,12 +12,15 @@ Columns (from :mod:`mmfa.problem`):
 - test: ``id``, the target column(s), the score column(s)
   (multiclass ``target, score_<class>...``; multilabel ``target_<label>..., score_<label>...``;
   regression ``target, score``);
-- predict: ``id, path, text, prediction``, then the score column(s).
+- predict: ``id, path, text, prediction``, ``label`` when the inputs gave gold labels, the score
+  column(s), then ``modalities`` (what the model used: ``audio+text``, ``audio`` or ``text``).
+  ``mmfa predict --out FILE`` writes it as CSV or, for a ``.jsonl`` name, as JSON lines.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -38,14 +41,19 @@ class PredictionWriter(BasePredictionWriter):
     Args:
         dirpath: the folder; ``None``: the trainer's ``log_dir`` (the logger's version folder),
             else its ``default_root_dir``.
+        predict_file: where predict writes instead of ``<dirpath>/predict.csv``: a ``.csv`` or
+            ``.jsonl`` path; ``""``: keep the rows in :attr:`rows` only, write nothing.
     """
 
-    def __init__(self, dirpath: str | None = None) -> None:
+    def __init__(self, dirpath: str | None = None, predict_file: str | None = None) -> None:
         super().__init__(write_interval="batch")
         self.dirpath = dirpath
-        self._outputs: list[dict[str, torch.Tensor]] = []
+        self.predict_file = predict_file
+        self._outputs: list[dict[str, Any]] = []
         #: Where the last file was written (None before any write, and on ranks other than 0).
         self.last_path: Path | None = None
+        #: The last prediction run's rows, in input order (rank zero).
+        self.rows: list[dict[str, Any]] = []
 
     # -- test ----------------------------------------------------------------------------------
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -91,10 +99,12 @@ class PredictionWriter(BasePredictionWriter):
             self._outputs.append(prediction)
 
     def on_predict_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """Gather every rank's predictions and write ``predict.csv`` on rank zero."""
+        """Gather every rank's predictions; write them on rank zero."""
         outputs = self._gathered(trainer)
-        if trainer.is_global_zero and outputs:
-            self.last_path = self._write_predict(trainer, pl_module, outputs)
+        if trainer.is_global_zero:
+            self.rows = predict_rows(trainer.datamodule, pl_module, outputs) if outputs else []
+            if self.predict_file != "":
+                self.last_path = self._write_predict(trainer, self.rows)
 
     # -- machinery -----------------------------------------------------------------------------
     def _gathered(self, trainer: L.Trainer) -> list[dict[str, torch.Tensor]]:
@@ -124,20 +134,24 @@ class PredictionWriter(BasePredictionWriter):
         ]
         return self._write(self.folder(trainer) / TEST_FILE, header, rows)
 
-    def _write_predict(
-        self, trainer: L.Trainer, pl_module: Any, outputs: list[dict[str, torch.Tensor]]
-    ) -> Path:
-        index, scores, _ = _ordered(outputs, None)
-        problem, names = pl_module.problem, list(pl_module.class_names)
-        utterances = trainer.datamodule.utterances  # type: ignore[attr-defined]
-        predicted = problem.predicted(scores.numpy(), names)
-        header = ["id", "path", "text", "prediction", *problem.score_columns(names)]
-        rows = []
-        for i, pos in enumerate(index):
-            utt = utterances[pos]
-            path = "" if utt.audio_path is None else str(utt.audio_path)
-            rows.append([utt.id, path, utt.text, predicted[i], *problem.score_cells(scores[i])])
-        return self._write(self.folder(trainer) / PREDICT_FILE, header, rows)
+    def _write_predict(self, trainer: L.Trainer, rows: list[dict[str, Any]]) -> Path:
+        path = Path(self.predict_file) if self.predict_file else self.folder(trainer) / PREDICT_FILE
+        if path.suffix.lower() == ".jsonl":
+            return self._write_jsonl(path, rows)
+        header = list(rows[0]) if rows else ["id"]
+        return self._write(path, header, [[_cell(v) for v in r.values()] for r in rows])
+
+    @staticmethod
+    def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                plain = {k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()}
+                handle.write(json.dumps(plain, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+        log.info("%d predictions written to %s", len(rows), path)
+        return path
 
     @staticmethod
     def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
@@ -152,8 +166,43 @@ class PredictionWriter(BasePredictionWriter):
         return path
 
 
+def predict_rows(
+    datamodule: Any, pl_module: Any, outputs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The rows of a prediction run, in input order (the schema in the module docstring)."""
+    index, scores, _ = _ordered(outputs, None)
+    modalities = _ordered_modalities(outputs)
+    problem, names = pl_module.problem, list(pl_module.class_names)
+    utterances = datamodule.utterances
+    labels = getattr(datamodule, "labels", None) or [None] * len(utterances)
+    with_labels = any(labels[pos] is not None for pos in index)
+    predicted = problem.predicted(scores.numpy(), names)
+    score_columns = problem.score_columns(names)
+    rows = []
+    for i, pos in enumerate(index):
+        utt = utterances[pos]
+        row: dict[str, Any] = {
+            "id": utt.id,
+            "path": "" if utt.audio_path is None else str(utt.audio_path),
+            "text": utt.text,
+            "prediction": predicted[i],
+        }
+        if with_labels:
+            row["label"] = labels[pos] if labels[pos] is not None else ""
+        values = scores[i].reshape(-1).tolist()
+        row.update(zip(score_columns, values, strict=True))
+        row["modalities"] = modalities[i]
+        rows.append(row)
+    return rows
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: scores with 6 decimals, as in ``predictions.csv``."""
+    return f"{value:.6f}" if isinstance(value, float) else value
+
+
 def _ordered(
-    outputs: list[dict[str, torch.Tensor]], target_key: str | None
+    outputs: list[dict[str, Any]], target_key: str | None
 ) -> tuple[list[int], torch.Tensor, torch.Tensor | None]:
     """Manifest positions, scores and targets of every output, sorted by manifest position."""
     index = torch.cat([o["index"] for o in outputs])
@@ -161,3 +210,10 @@ def _ordered(
     scores = torch.cat([o["scores"] for o in outputs])[order]
     target = torch.cat([o[target_key] for o in outputs])[order] if target_key else None
     return index[order].tolist(), scores, target
+
+
+def _ordered_modalities(outputs: list[dict[str, Any]]) -> list[str]:
+    """``audio+text``-style modalities of every row, in the order :func:`_ordered` gives."""
+    index = torch.cat([o["index"] for o in outputs])
+    per_row = ["+".join(o.get("modalities", ())) for o in outputs for _ in range(len(o["index"]))]
+    return [per_row[k] for k in torch.argsort(index).tolist()]

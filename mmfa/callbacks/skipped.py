@@ -27,10 +27,13 @@ class SkippedWriter(L.Callback):
     Args:
         dirpath: the folder; ``None``: the trainer's ``log_dir`` (the logger's version folder),
             else its ``default_root_dir``.
+        filename: the file's name in that folder (``mmfa predict --out preds.csv`` uses
+            ``preds.skipped.csv``).
     """
 
-    def __init__(self, dirpath: str | None = None) -> None:
+    def __init__(self, dirpath: str | None = None, filename: str = SKIPPED_FILE) -> None:
         self.dirpath = dirpath
+        self.filename = filename
         #: Where the file was last written (None before, and on ranks other than 0).
         self.last_path: Path | None = None
 
@@ -43,15 +46,20 @@ class SkippedWriter(L.Callback):
         rows = skipped_rows(trainer.datamodule)  # type: ignore[attr-defined]
         if rows is None:
             return  # not an mmfa datamodule: nothing known about skips
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / SKIPPED_FILE
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(COLUMNS)
-            writer.writerows(rows)
-        self.last_path = path
-        if rows:
-            log.info("%d skipped utterances listed in %s", len(rows), path)
+        self.last_path = write_skipped(folder / self.filename, rows)
+
+
+def write_skipped(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
+    """Write ``(id, split, reason, detail)`` rows (header only when there are none)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    if rows:
+        examples = "; ".join(f"{r[0]} ({r[2]})" for r in rows[:5])
+        log.info("%d inputs skipped, listed in %s: %s", len(rows), path, examples)
+    return path
 
 
 def skipped_rows(dm: Any) -> list[tuple[str, str, str, str]] | None:

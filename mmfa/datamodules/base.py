@@ -21,14 +21,11 @@ from jsonargparse import lazy_instance
 from torch.utils.data import DataLoader
 
 from mmfa.datamodules.collate import FeatureDataset, collate
+from mmfa.datamodules.loaders import eval_loader
+from mmfa.datamodules.preparation import AudioPreparation
 from mmfa.datamodules.sampler import BucketBatchSampler, check_batch_memory, store_lengths
 from mmfa.datamodules.shuffle import EpochShuffleSampler
-from mmfa.datamodules.transforms import (
-    FeatureAugment,
-    SpeakerStats,
-    speaker_statistics,
-    trim_silence,
-)
+from mmfa.datamodules.transforms import FeatureAugment, SpeakerStats
 from mmfa.datamodules.validation import check_manifest, check_ready, check_split_name
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
@@ -53,8 +50,6 @@ def _own_instance(obj: Any) -> Any:
     if cls is None:
         return obj
     return cls(**obj._lazy_kwargs)
-
-TaskType = ProblemType  # kept for plugins that imported it from here
 
 
 def default_cache_dir() -> Path:
@@ -162,6 +157,11 @@ class EmotionDataModule(L.LightningDataModule):
         self.speaker_norm = speaker_norm
         self.augment = augment
         self.trim_silence = trim_silence
+        #: What happens to audio features between the store and the model; every checkpoint
+        #: saves it so prediction does the same (:mod:`mmfa.datamodules.preparation`).
+        self.preparation = AudioPreparation(
+            trim_silence=trim_silence, speaker_norm=speaker_norm and self.audio is not None
+        )
         self._speaker_stats: SpeakerStats | None = None
         self._fold: str | None = fold  # checked on first use, see the `fold` property
         self._fold_checked = False
@@ -236,6 +236,7 @@ class EmotionDataModule(L.LightningDataModule):
                 check_split_name(split, self.utterances[ref.index].id, type(self).__name__)
                 by_split[split].append(ref)
         self.refs = by_split
+        self._fit_training_stats()
         check_ready(self, stage)  # empty splits, batch size: before any training
         if self.speaker_independent:
             self.check_speaker_independence()
@@ -388,49 +389,39 @@ class EmotionDataModule(L.LightningDataModule):
             self.utterances,
             self._pipeline.audio_store,
             self._pipeline.text_store,
-            speaker_stats=self.speaker_statistics() if self.speaker_norm and self.audio else None,
+            preparation=self.preparation if self.audio is not None else None,
+            speaker_stats=self.speaker_statistics(),
             audio_transform=self.augment if split == "train" else None,
-            trim=self.trim_silence,
         )
 
     def speaker_statistics(self) -> SpeakerStats:
-        """Per-speaker audio mean/std over every usable utterance of the corpus (all splits)."""
+        """Per-speaker audio mean/std over every usable utterance of the corpus (all splits).
+
+        Empty when ``speaker_norm`` is off or the run has no audio.
+        """
         if self._speaker_stats is None:
             self._build()
             assert self._pipeline is not None
             store = self._pipeline.audio_store
             if store is None:  # a text-only run: nothing to normalise
                 return {}
-            trim = self.trim_silence
-            self._speaker_stats = speaker_statistics(
-                (
-                    self.utterances[r.index].speaker,
-                    trim_silence(x, trim) if trim is not None else x,
-                )
-                for r in self._refs
-                for x in (store.get_row(r.audio_row),)
+            self._speaker_stats = self.preparation.statistics(
+                (self.utterances[r.index].speaker, store.get_row(r.audio_row)) for r in self._refs
             )
         return self._speaker_stats
 
-    def _eval_loader(self, split: str) -> DataLoader:
-        dataset = self._dataset(split)
-        sampler = None
-        trainer = self._trainer_or_none()
-        if trainer is not None and trainer.world_size > 1:
-            # The default DistributedSampler repeats samples to even out ranks, which skews
-            # metrics (docs/evaluation.md); this one gives each sample to exactly one rank.
-            from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+    def _fit_training_stats(self) -> None:
+        """The training split's pooled statistics: what prediction uses for unknown speakers."""
+        assert self._pipeline is not None
+        store = self._pipeline.audio_store
+        if not self.preparation.speaker_norm or store is None:
+            return
+        self.preparation.fit_training_stats(store.get_row(r.audio_row) for r in self.refs["train"])
+        self._speaker_stats = None  # statistics() now carries them too
 
-            sampler = UnrepeatedDistributedSampler(
-                dataset, num_replicas=trainer.world_size, rank=trainer.global_rank, shuffle=False
-            )
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=False,
-            sampler=sampler,
-            collate_fn=collate,
-            num_workers=self.num_workers,
+    def _eval_loader(self, split: str) -> DataLoader:
+        return eval_loader(
+            self._dataset(split), self.batch_size, self.num_workers, self._trainer_or_none()
         )
 
     def _trainer_or_none(self) -> Any:

@@ -9,9 +9,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mmfa.datamodules.transforms import FeatureTransform, SpeakerStats, trim_silence
+from mmfa.datamodules.preparation import AudioPreparation
+from mmfa.datamodules.transforms import FeatureTransform, SpeakerStats
 from mmfa.features.pipeline import SampleRef
-from mmfa.features.store import FeatureStore
+from mmfa.features.store import FeatureReader
 from mmfa.manifest import Utterance
 
 
@@ -57,25 +58,35 @@ def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class FeatureDataset(Dataset[dict[str, Any]]):
-    """Reads one split's cached features from the (memory-mapped) stores."""
+    """Reads cached features from the (memory-mapped) stores, prepared as the model expects.
+
+    Args:
+        refs: the utterances to serve (manifest positions and store rows).
+        utterances: the manifest ``refs`` index into.
+        audio_store: audio features (None: no audio).
+        text_store: text features (None: no text).
+        preparation: trimming and standardisation of the audio (None: features as stored).
+        speaker_stats: from ``preparation.statistics`` over the utterances served together.
+        audio_transform: train-time augmentation (None: off).
+    """
 
     def __init__(
         self,
         refs: list[SampleRef],
         utterances: list[Utterance],
-        audio_store: FeatureStore | None,
-        text_store: FeatureStore | None,
+        audio_store: FeatureReader | None,
+        text_store: FeatureReader | None,
+        preparation: AudioPreparation | None = None,
         speaker_stats: SpeakerStats | None = None,
         audio_transform: FeatureTransform | None = None,
-        trim: float | None = None,
     ) -> None:
         self.refs = refs
         self.utterances = utterances
         self.audio_store = audio_store
         self.text_store = text_store
-        self.speaker_stats = speaker_stats  # per-speaker audio standardisation (None: off)
-        self.audio_transform = audio_transform  # train-time augmentation (None: off)
-        self.trim = trim  # silence trimming threshold (None: off)
+        self.preparation = preparation
+        self.speaker_stats = speaker_stats or {}
+        self.audio_transform = audio_transform
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -84,11 +95,9 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         ref = self.refs[i]
         label = self.utterances[ref.index].label
         audio = self.audio_store.get_row(ref.audio_row) if self.audio_store is not None else None
-        if audio is not None and self.trim is not None:
-            audio = trim_silence(audio, self.trim)
-        if audio is not None and self.speaker_stats is not None:
-            mean, std = self.speaker_stats[self.utterances[ref.index].speaker]
-            audio = (audio - mean) / std
+        if audio is not None and self.preparation is not None:
+            speaker = self.utterances[ref.index].speaker
+            audio = self.preparation(audio, speaker, self.speaker_stats)
         if audio is not None and self.audio_transform is not None:
             audio = self.audio_transform(audio)
         return {

@@ -20,9 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from mmfa.errors import BadInputError
+from mmfa.errors import BadInputError, ConfigError
 
-__all__ = ["MIN_SAMPLES", "SILENCE_PEAK", "TARGET_SAMPLE_RATE", "audio_duration", "read_audio"]
+__all__ = [
+    "MIN_SAMPLES",
+    "SILENCE_PEAK",
+    "TARGET_SAMPLE_RATE",
+    "audio_duration",
+    "read_audio",
+    "signal_from_array",
+]
 
 TARGET_SAMPLE_RATE = 16000
 # One 100 ms analysis frame (paper Sec. III.A); openSMILE returns an all-NaN row for less
@@ -79,6 +86,80 @@ def read_audio(
     else:
         data, rate = _read_pyav(path, utterance_id, begin, stop)
     return _finish(data, rate, path, utterance_id, max_seconds)
+
+
+#: Most channels an array may have; more means the array's layout is not what it seems.
+_MAX_CHANNELS = 8
+
+
+def signal_from_array(samples: object, sample_rate: object, *, utterance_id: str) -> np.ndarray:
+    """What audio libraries return, as the checked float32 mono 16 kHz signal files give.
+
+    Takes numpy arrays and torch tensors (any device), mono ``(N,)`` or multi-channel in either
+    layout (``(N, C)`` as soundfile returns, ``(C, N)`` as torchaudio returns), float in
+    ``[-1, 1]`` or integer PCM (scaled by its full range, as a file reader would). The signal
+    then passes the same checks, downmix and resampling as a file.
+
+    Raises:
+        ConfigError: not audio samples (a list, a string, bool or complex values, more than two
+            dimensions, an ambiguous layout) or a sample rate that is not a positive integer.
+        BadInputError: samples that a file with the same content would be refused for (empty,
+            non-finite, too short, silent).
+    """
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer):
+        raise ConfigError(
+            f"{utterance_id}: sample_rate={sample_rate!r}; give the array's sample rate in Hz as "
+            "an int, e.g. sample_rate=16000"
+        )
+    if int(sample_rate) <= 0:
+        raise ConfigError(f"{utterance_id}: sample_rate={sample_rate} must be positive (Hz)")
+    if type(samples).__module__.startswith("torch"):
+        samples = samples.detach().cpu().numpy()  # type: ignore[attr-defined]
+    if not isinstance(samples, np.ndarray):
+        raise ConfigError(
+            f"{utterance_id}: audio must be a numpy array or a torch tensor of samples, got "
+            f"{type(samples).__name__}; wrap a list with numpy.asarray(...)"
+        )
+    arr = samples
+    if arr.dtype.kind not in "fiu":
+        raise ConfigError(
+            f"{utterance_id}: audio samples of dtype {arr.dtype} are not sound; give float "
+            "samples in [-1, 1] or integer PCM"
+        )
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    elif arr.ndim == 2:
+        rows, cols = arr.shape
+        if cols <= _MAX_CHANNELS < rows or (cols <= _MAX_CHANNELS and rows <= _MAX_CHANNELS):
+            pass  # (N, C), soundfile's layout
+        elif rows <= _MAX_CHANNELS < cols:
+            arr = arr.T  # (C, N), torchaudio's layout
+        else:
+            raise ConfigError(
+                f"{utterance_id}: audio of shape {arr.shape} is neither (samples, channels) nor "
+                f"(channels, samples) with at most {_MAX_CHANNELS} channels"
+            )
+    else:
+        raise ConfigError(
+            f"{utterance_id}: audio of shape {arr.shape}: give one recording, (samples,) or "
+            "(samples, channels)"
+        )
+    if arr.dtype.kind == "f":
+        data = arr.astype(np.float32, copy=False)
+    elif arr.dtype == np.uint8:
+        data = ((arr.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
+    else:
+        data = (arr.astype(np.float32) / float(2 ** (8 * arr.dtype.itemsize - 1))).astype(
+            np.float32
+        )
+    if data.size and np.all(np.isfinite(data)) and float(np.max(np.abs(data))) > 1.0 + 1e-6:
+        raise BadInputError(
+            utterance_id,
+            "out_of_range",
+            f"float samples reach {float(np.max(np.abs(data))):.3g}, beyond full scale (1.0); "
+            "scale them to [-1, 1] (e.g. divide int16 values stored as floats by 32768)",
+        )
+    return _finish(data, int(sample_rate), Path(f"<array {utterance_id}>"), utterance_id, None)
 
 
 def audio_duration(path: Path, *, utterance_id: str = "") -> float:

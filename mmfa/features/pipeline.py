@@ -8,17 +8,19 @@ rows to read. Inputs that cannot be used are skipped and counted by reason, or r
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from mmfa.errors import BadInputError
-from mmfa.features.store import FeatureStore, FileHasher, text_key
+from mmfa.features.store import FeatureStore, FileHasher, MemoryStore, text_key
 from mmfa.manifest import Utterance
 
 if TYPE_CHECKING:
@@ -69,7 +71,8 @@ class FeaturePipeline:
     """Turns utterances into store rows.
 
     Args:
-        cache_dir: root of the feature caches.
+        cache_dir: root of the feature caches; ``None``: keep features in memory only (nothing
+            read from or written to disk; for arrays given in Python).
         audio: audio extractor, or ``None`` for text-only corpora/runs.
         text: text extractor, or ``None`` for audio-only runs.
         num_workers: processes for audio extraction (``None``: all cores).
@@ -79,7 +82,7 @@ class FeaturePipeline:
 
     def __init__(
         self,
-        cache_dir: Path,
+        cache_dir: Path | None,
         audio: AudioFrontEnd | None,
         text: TextFeatureExtractor | None,
         *,
@@ -87,26 +90,38 @@ class FeaturePipeline:
         on_bad_input: BadInputPolicy = "skip",
         progress: bool = True,
     ) -> None:
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.audio, self.text = audio, text
         self.num_workers = num_workers
         self.on_bad_input = on_bad_input
         self.progress = progress
-        self.audio_store = (
-            FeatureStore(self.cache_dir, "audio", audio.settings()) if audio is not None else None
-        )
-        self.text_store = (
-            FeatureStore(self.cache_dir, "text", text.settings()) if text is not None else None
-        )
+        self.audio_store = self._store("audio", audio)
+        self.text_store = self._store("text", text)
+        self._signals: Mapping[int, np.ndarray] = {}
 
-    def run(self, utterances: list[Utterance]) -> tuple[list[SampleRef], FeatureReport]:
+    def _store(self, kind: str, extractor: Any) -> FeatureStore | MemoryStore | None:
+        if extractor is None:
+            return None
+        if self.cache_dir is None:
+            return MemoryStore()
+        return FeatureStore(self.cache_dir, kind, extractor.settings())
+
+    def run(
+        self, utterances: list[Utterance], signals: Mapping[int, np.ndarray] | None = None
+    ) -> tuple[list[SampleRef], FeatureReport]:
         """Extract what is missing and return the rows of every usable utterance.
+
+        Args:
+            utterances: the manifest.
+            signals: manifest position -> 16 kHz mono float samples, for utterances given as
+                arrays rather than files (their ``audio_path`` is ignored).
 
         Returns:
             (refs in manifest order, report). Skipped utterances have no ref.
         """
         report = FeatureReport()
         bad: dict[int, BadInputError] = {}
+        self._signals = signals or {}
         audio_keys = self._audio_keys(utterances, bad) if self.audio_store is not None else {}
         text_keys = self._text_keys(utterances, bad) if self.text_store is not None else {}
         if self.audio_store is not None:
@@ -136,6 +151,10 @@ class FeaturePipeline:
         hasher = FileHasher(self.cache_dir)
         keys = {}
         for i, utt in enumerate(utts):
+            if i in self._signals:
+                signal = np.ascontiguousarray(self._signals[i], dtype=np.float32)
+                keys[i] = "array:" + hashlib.blake2b(signal.tobytes(), digest_size=16).hexdigest()
+                continue
             if utt.audio_path is None:
                 self._fail(
                     bad,
@@ -223,7 +242,9 @@ class FeaturePipeline:
                 end=utts[i].end,
             )
             for i in todo.values()
+            if i not in self._signals
         ]
+        arrays = [i for i in todo.values() if i in self._signals]
         cap = getattr(extractor, "max_seconds", None)  # duck-typed front-ends may have none
         if capped := count_capped(jobs, cap):
             longest_id, longest = max(capped, key=lambda c: c[1])
@@ -233,7 +254,28 @@ class FeaturePipeline:
                 len(capped), len(jobs), cap, longest_id, longest,
             )  # fmt: skip
         results = extractor.extract_many(jobs, num_workers=self.num_workers, progress=self.progress)
+        if arrays:
+            results = itertools.chain(
+                results, (self._from_signal(i, utts[i].id, cap) for i in arrays)
+            )
         self._store_results(store, "audio", results, keys, utts, bad, report)
+
+    def _from_signal(
+        self, index: int, utterance_id: str, cap: float | None
+    ) -> tuple[int, np.ndarray | BadInputError]:
+        """Features of an array input, cut to the front-end's cap like a file would be."""
+        assert self.audio is not None
+        signal = np.asarray(self._signals[index], dtype=np.float32)
+        if cap is not None and len(signal) > cap * self.audio.sample_rate:
+            log.warning(
+                "%s: %.1f s of audio, cut to max_seconds=%g s",
+                utterance_id, len(signal) / self.audio.sample_rate, cap,
+            )  # fmt: skip
+            signal = signal[: int(cap * self.audio.sample_rate)]
+        try:
+            return index, self.audio.from_signal(signal, utterance_id)
+        except BadInputError as err:
+            return index, err
 
     def _fill_text(
         self,

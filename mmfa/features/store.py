@@ -34,7 +34,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -133,10 +133,11 @@ class FileHasher:
     is recomputed from the bytes, so an edited file always gets its new hash.
     """
 
-    def __init__(self, cache_dir: Path) -> None:
-        self.path = cache_dir / "file_hashes.json"
+    def __init__(self, cache_dir: Path | None) -> None:
+        # None: no memo on disk (an in-memory pipeline hashes every file afresh).
+        self.path = cache_dir / "file_hashes.json" if cache_dir is not None else None
         self._memo: dict[str, list[Any]] = {}
-        if self.path.exists():
+        if self.path is not None and self.path.exists():
             try:
                 memo = json.loads(self.path.read_text())
                 self._memo = memo if isinstance(memo, dict) else {}
@@ -173,7 +174,7 @@ class FileHasher:
 
         A cache that cannot be written (read-only) only loses the memo: warned once, not raised.
         """
-        if not self._dirty:
+        if not self._dirty or self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -413,3 +414,57 @@ class FeatureStore:
             if enabled:
                 datasets.enable_progress_bars()
         return len(buffer)
+
+
+class FeatureReader(Protocol):
+    """What a dataset reads features through: :class:`FeatureStore` or :class:`MemoryStore`."""
+
+    def get_row(self, row: int) -> np.ndarray:
+        """Features of one row, float32 ``(T, D)``."""
+        ...
+
+
+class MemoryStore:
+    """A feature store that lives only as long as the object: for arrays given in Python.
+
+    Same interface as :class:`FeatureStore` where the pipeline uses it, so arrays go through the
+    same keys, failures and rows as files, but nothing is written to disk: predicting on arrays
+    never grows the persistent cache.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[np.ndarray] = []
+        self._index: dict[str, int] = {}
+        self._failures: dict[str, tuple[str, str]] = {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._index
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def row(self, key: str) -> int:
+        """Row number of ``key``."""
+        return self._index[key]
+
+    def get_row(self, row: int) -> np.ndarray:
+        """Features of one row, float32 ``(T, D)``."""
+        return self._rows[row]
+
+    def failure(self, key: str) -> tuple[str, str] | None:
+        """(reason, detail) of a key that failed earlier in this object's life, if any."""
+        return self._failures.get(key)
+
+    def add(self, rows: Iterable[tuple[str, np.ndarray]]) -> int:
+        """Keep (key, features) pairs in memory; returns how many were new."""
+        written = 0
+        for key, array in rows:
+            if key not in self._index:
+                self._index[key] = len(self._rows)
+                self._rows.append(np.asarray(array, dtype=np.float32))
+                written += 1
+        return written
+
+    def record_failures(self, failures: dict[str, tuple[str, str]]) -> None:
+        """Remember failed inputs for this object's life."""
+        self._failures.update(failures)

@@ -71,8 +71,16 @@ def test_checkpoint_alone_reproduces_the_test_predictions(
             if column.startswith("score_"):
                 assert float(got[uid][column]) == pytest.approx(float(value), abs=1e-5), uid
         assert got[uid]["modalities"] == "audio+text"
-    jsonl = [json.loads(line) for line in out.with_suffix(".jsonl").read_text().splitlines()]
+    # JSON lines: the same rows, and never a second file beside the CSV.
+    assert not out.with_suffix(".jsonl").exists()
+    as_json = tmp_path / "preds.jsonl"
+    main(["predict", "--ckpt_path", str(ckpt), "--input", str(manifest), "--out", str(as_json)])
+    jsonl = [json.loads(line) for line in as_json.read_text().splitlines()]
     assert [r["id"] for r in jsonl] == list(got)
+    for row in jsonl:
+        for column, value in row.items():
+            if column.startswith("score_"):
+                assert value == pytest.approx(float(got[row["id"]][column]), abs=1e-6)
 
 
 def test_python_api_in_a_fresh_process(trained: tuple[Path, Path, Path]) -> None:
@@ -192,10 +200,14 @@ def test_remote_checkpoint_is_refused_by_every_subcommand() -> None:
         )
 
 
-def test_predict_over_a_datamodule_split_writes_predict_csv(
+def test_three_ways_in_give_the_same_scores(
     trained: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    ckpt, predictions, _ = trained
+    """`--config` (a corpus split), `--input` (files) and predict_many: one path, one answer."""
+    from mmfa import EmotionRecognizer
+
+    ckpt, predictions, manifest = trained
+    by_config = tmp_path / "config.csv"
     main(
         [
             "predict",
@@ -203,18 +215,29 @@ def test_predict_over_a_datamodule_split_writes_predict_csv(
             str(REPO / "configs/demo.yaml"),
             "--ckpt_path",
             str(ckpt),
-            "--trainer.logger=false",
-            f"--trainer.default_root_dir={tmp_path}",
-            f"--predictions.dirpath={tmp_path}",
+            "--split",
+            "test",
+            "--out",
+            str(by_config),
             *SMALL,
         ]
     )
-    got, want = _rows(tmp_path / "predict.csv"), _rows(predictions)
-    assert set(got) == set(want)
+    by_files = tmp_path / "files.csv"
+    main(["predict", "--ckpt_path", str(ckpt), "--input", str(manifest), "--out", str(by_files)])
+    rows = list(_rows(manifest).values())
+    run = EmotionRecognizer.from_checkpoint(ckpt).predict_many(
+        [r["path"] for r in rows], texts=[r["text"] for r in rows], ids=[r["id"] for r in rows]
+    )
+    from_api = {p.id: p.scores for p in run.predictions}
+    got_config, got_files, want = _rows(by_config), _rows(by_files), _rows(predictions)
+    assert set(got_config) == set(got_files) == set(from_api) == set(want)
     for uid, row in want.items():
-        assert got[uid]["prediction"] in {c.removeprefix("score_") for c in row if "score_" in c}
+        assert got_config[uid]["label"] == got_files[uid]["label"]
         for column in (c for c in row if c.startswith("score_")):
-            assert float(got[uid][column]) == pytest.approx(float(row[column]), abs=1e-5)
+            value = float(got_config[uid][column])
+            assert value == float(got_files[uid][column])
+            assert from_api[uid][column.removeprefix("score_")] == pytest.approx(value, abs=1e-6)
+            assert value == pytest.approx(float(row[column]), abs=1e-5)
 
 
 def test_speaker_normalised_model_round_trip(tmp_path: Path) -> None:

@@ -1,0 +1,132 @@
+"""What happens to an utterance's audio features between the store and the model: one object.
+
+:class:`AudioPreparation` holds every step a trained model depends on after extraction: silence
+trimming and per-speaker standardisation (the front-end and its clip-length cap key the feature
+store and travel with the front-end's own settings). The datamodule builds it from its
+``data.*`` options, every checkpoint saves :meth:`AudioPreparation.record`, and prediction
+restores it with :meth:`AudioPreparation.from_record`, so an option added here cannot be
+forgotten on one side.
+
+Per-speaker standardisation needs to know who speaks. At prediction time the speaker is often
+unknown (a single file, a folder of recordings). Such utterances (``speaker == ""``) are
+standardised with the *training set's* statistics (:attr:`AudioPreparation.training_stats`,
+pooled over every training frame and saved in the checkpoint), never with statistics of the one
+utterance itself: measured on RAVDESS, per-utterance statistics cut unweighted accuracy by about
+20 points (docs/use_a_trained_model.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mmfa.datamodules.transforms import SpeakerStats, speaker_statistics, trim_silence
+
+#: The speaker of an utterance nobody named: standardised with the training statistics.
+UNKNOWN_SPEAKER = ""
+#: Key of the training-set statistics in :data:`SpeakerStats` (never a real speaker id: ids are
+#: strings from the corpus, and this one cannot come from a CSV cell or a folder name).
+_TRAINING = "\0training"
+
+
+@dataclass
+class AudioPreparation:
+    """Trimming and standardisation of audio features, as training did them.
+
+    Attributes:
+        trim_silence: drop leading/trailing frames this far (log-energy) below the loudest one
+            (:func:`~mmfa.datamodules.transforms.trim_silence`); None: keep every frame.
+        speaker_norm: standardise each feature with its speaker's mean and std.
+        training_stats: ``(mean, std)`` over every (trimmed) frame of the training split, the
+            statistics of an unknown speaker; set by the datamodule at setup when
+            ``speaker_norm`` is on.
+    """
+
+    trim_silence: float | None = None
+    speaker_norm: bool = False
+    training_stats: tuple[np.ndarray, np.ndarray] | None = None
+
+    def trimmed(self, x: np.ndarray) -> np.ndarray:
+        """``x`` without its silent ends (``x`` itself when trimming is off)."""
+        return trim_silence(x, self.trim_silence) if self.trim_silence is not None else x
+
+    def statistics(self, rows: Iterable[tuple[str, np.ndarray]]) -> SpeakerStats:
+        """Per-speaker statistics over ``(speaker, raw features)`` rows, trimmed first.
+
+        Unknown speakers (``""``) get no statistics of their own (see the module docstring).
+        Returns ``{}`` when ``speaker_norm`` is off.
+        """
+        if not self.speaker_norm:
+            return {}
+        stats = speaker_statistics(
+            (speaker, self.trimmed(x)) for speaker, x in rows if speaker != UNKNOWN_SPEAKER
+        )
+        if self.training_stats is not None:
+            stats[_TRAINING] = self.training_stats
+        return stats
+
+    def fit_training_stats(self, rows: Iterable[np.ndarray]) -> None:
+        """Pool every training frame (trimmed) into :attr:`training_stats`."""
+        if self.speaker_norm:
+            pooled = speaker_statistics(("all", self.trimmed(x)) for x in rows)
+            self.training_stats = pooled.get("all")
+
+    def __call__(self, x: np.ndarray, speaker: str, stats: SpeakerStats) -> np.ndarray:
+        """One utterance's features ready for the model: trimmed, then standardised.
+
+        Args:
+            x: ``(T, D)`` features as stored.
+            speaker: the utterance's speaker (``""``: unknown).
+            stats: from :meth:`statistics` over the utterances served together.
+
+        Raises:
+            KeyError: a named speaker without statistics (a bug: statistics cover every input).
+        """
+        x = self.trimmed(x)
+        if not self.speaker_norm:
+            return x
+        key = speaker if speaker != UNKNOWN_SPEAKER else _TRAINING
+        if key not in stats:
+            if key == _TRAINING:
+                raise ValueError(
+                    "an utterance without a speaker, and this model has no training statistics "
+                    "to standardise it with (a checkpoint from an older mmfa): give each input a "
+                    "speaker (manifest 'speaker' column, --speaker, or speaker= in Python)"
+                )
+            raise KeyError(f"no statistics for speaker {speaker!r}")
+        mean, std = stats[key]
+        return (x - mean) / std
+
+    # -- the record a checkpoint carries --------------------------------------------------------
+    def record(self) -> dict[str, Any]:
+        """Plain data (JSON-able) for a checkpoint or an exported model."""
+        stats = None
+        if self.training_stats is not None:
+            mean, std = self.training_stats
+            stats = {"mean": [float(v) for v in mean], "std": [float(v) for v in std]}
+        return {
+            "trim_silence": self.trim_silence,
+            "speaker_norm": self.speaker_norm,
+            "training_stats": stats,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any] | None) -> AudioPreparation:
+        """The preparation a checkpoint recorded (None or ``{}``: none, the paper's setting)."""
+        record = record or {}
+        stats = record.get("training_stats")
+        return cls(
+            trim_silence=record.get("trim_silence"),
+            speaker_norm=bool(record.get("speaker_norm", False)),
+            training_stats=(
+                (
+                    np.asarray(stats["mean"], dtype=np.float32),
+                    np.asarray(stats["std"], dtype=np.float32),
+                )
+                if stats
+                else None
+            ),
+        )

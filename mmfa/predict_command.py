@@ -1,0 +1,254 @@
+"""``mmfa predict``: a trained model on your recordings, or on a config's split.
+
+Its parser is plain argparse on purpose: ``mmfa predict --help`` answers at once, lists only
+prediction's options, and needs no config. Every input goes through
+:meth:`mmfa.inference.EmotionRecognizer.predict_utterances`, the one prediction path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from mmfa.errors import ConfigError
+
+log = logging.getLogger("mmfa.predict")
+
+OUT_SUFFIXES = (".csv", ".jsonl")
+
+DESCRIPTION = "Predict emotions with a trained model (a checkpoint from mmfa fit or mmfa cv)."
+EXAMPLES = """\
+examples:
+  mmfa predict --ckpt_path best.ckpt --input recordings/ --out preds.csv
+  mmfa predict --ckpt_path best.ckpt --input a.wav b.wav             (table on the console)
+  mmfa predict --ckpt_path best.ckpt --input manifest.csv --out preds.jsonl
+  mmfa predict --ckpt_path best.ckpt --input calls/ --speaker_from_folder --out preds.csv
+  mmfa predict --ckpt_path best.ckpt --config configs/demo.yaml --split test --out preds.csv
+
+inputs (--input):
+  a folder       every audio file in it (.wav .flac .ogg .mp3 .mp4 .m4a, sub-folders too);
+                 a .txt beside an audio file (same stem) is its transcript
+  audio files    one after the other
+  a manifest     .csv or .jsonl with 'path' (relative to the manifest) and/or 'text';
+                 optional 'id', 'speaker', 'label' (a class name: metrics are printed)
+
+speakers: a model trained with per-speaker normalisation (data.speaker_norm) standardises each
+speaker's recordings together. Name them (manifest 'speaker' column, --speaker, or
+--speaker_from_folder); inputs without a speaker use the statistics of the model's training set.
+
+output: one row per input: id, path, text, prediction, [label], one score column per class (or
+'score'), modalities. Unusable inputs are listed in <out stem>.skipped.csv with the reason.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The options of ``mmfa predict``."""
+    parser = argparse.ArgumentParser(
+        prog="mmfa predict",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = parser.add_argument_group("what to predict (one of)")
+    what.add_argument("--input", nargs="+", metavar="PATH", help="a folder, files or a manifest")
+    what.add_argument(
+        "--config",
+        action="append",
+        metavar="FILE",
+        help="a corpus config (repeatable, like mmfa fit): predict one of its splits",
+    )
+    what.add_argument("--split", default="test", choices=("train", "val", "test"))
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write the predictions here (.csv or .jsonl); without it, print a table",
+    )
+    model = parser.add_argument_group("model")
+    model.add_argument("--ckpt_path", required=True, metavar="CKPT", help="mmfa fit/cv checkpoint")
+    model.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    model.add_argument("--batch_size", type=int, default=32, help="utterances per batch")
+    model.add_argument(
+        "--allow_remote_checkpoint",
+        action="store_true",
+        help="accept a URL as --ckpt_path (always loaded with weights_only=True)",
+    )
+    inputs = parser.add_argument_group("speakers and transcripts")
+    inputs.add_argument("--speaker", metavar="NAME", help="every input is this speaker")
+    inputs.add_argument(
+        "--speaker_from_folder",
+        action="store_true",
+        help="each file's parent folder names its speaker",
+    )
+    inputs.add_argument(
+        "--transcribe",
+        metavar="MODEL",
+        help="fill missing transcripts with this transformers speech-recognition model (a local "
+        "folder or a model in the local Hugging Face cache)",
+    )
+    inputs.add_argument("--cache_dir", default=None, help="feature cache (default: mmfa's)")
+    return parser
+
+
+def predict_main(argv: list[str]) -> Path | None:
+    """Entry point of ``mmfa predict``. Returns the file written (None: console table)."""
+    from mmfa.logs import setup_logging
+
+    setup_logging()
+    parser = build_parser()
+    args, overrides = parser.parse_known_args(argv)
+    if args.config is None and overrides:
+        parser.error(f"unrecognized arguments: {' '.join(overrides)}")
+    if (args.input is None) == (args.config is None):
+        parser.error("give --input (files, a folder, a manifest) or --config (a corpus config)")
+    if args.batch_size < 1:
+        parser.error(f"--batch_size {args.batch_size}: give 1 or more")
+
+    from mmfa.datamodules.inputs import read_inputs
+    from mmfa.inference import EmotionRecognizer
+
+    if args.input is not None:
+        inputs = read_inputs(
+            args.input, speaker=args.speaker, speaker_from_folder=args.speaker_from_folder
+        )
+    else:
+        inputs = config_inputs(args.config, overrides, args.split)
+    skipped_out = check_out(args.out, args.ckpt_path, args.input or [], inputs)
+    recognizer = EmotionRecognizer.from_checkpoint(
+        args.ckpt_path,
+        device=args.device,
+        cache_dir=args.cache_dir,
+        allow_remote=args.allow_remote_checkpoint,
+        batch_size=args.batch_size,
+    )
+    utterances = inputs.utterances
+    if args.transcribe:
+        utterances = _transcribe(utterances, args.transcribe, args.device)
+    log.info("predicting %d inputs with %s", len(utterances), args.ckpt_path)
+    run = recognizer.predict_utterances(
+        utterances,
+        labels=inputs.labels,
+        out=args.out,
+        skipped_out=skipped_out,
+        progress=args.out is not None,
+    )
+    if args.out is None:
+        print(console_table(run.rows, run.skipped))
+    _print_metrics(recognizer, run.rows)
+    return args.out
+
+
+def check_out(out: Path | None, ckpt_path: str, given: list[str], inputs: Any) -> Path | None:
+    """Refuse an ``--out`` that would overwrite an input, the model, or a folder.
+
+    Returns:
+        Where the skipped-inputs list goes (None without ``--out``).
+
+    Raises:
+        ConfigError: naming the clash and what to do.
+    """
+    if out is None:
+        return None
+    if out.suffix.lower() not in OUT_SUFFIXES:
+        raise ConfigError(
+            f"--out {out}: give a file name ending in .csv or .jsonl (got {out.suffix or 'none'})"
+        )
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a folder; give a file name such as {out}/preds.csv")
+    skipped = out.with_name(out.stem + ".skipped.csv")
+    protected = {p.resolve() for p in inputs.paths()} | {Path(g).resolve() for g in given}
+    if "://" not in str(ckpt_path):
+        protected.add(Path(ckpt_path).resolve())
+    for target in (out, skipped):
+        if target.resolve() in protected:
+            raise ConfigError(
+                f"--out {out} would overwrite {target} (an input or the model); choose another "
+                "file name"
+            )
+        if target.exists() and target.suffix.lower() not in OUT_SUFFIXES:
+            raise ConfigError(f"--out {out} would overwrite {target}; choose another name")
+    return skipped
+
+
+def config_inputs(configs: list[str], overrides: list[str], split: str) -> Any:
+    """One split of a corpus config as inputs: its utterances, speakers and gold labels."""
+    from mmfa.datamodules.inputs import Inputs
+    from mmfa.lightning_cli import build_cli
+
+    args = [a for c in configs for a in ("--config", c)]
+    cli = build_cli([*args, *overrides, "--trainer.logger=false"], run=False)
+    dm = cli.datamodule
+    _ = dm.fold  # a bad data.fold fails here
+    utterances = [u for u in dm.load_manifest() if dm.split_of(u) == split]
+    if not utterances:
+        raise ConfigError(
+            f"--split {split}: the config's {type(dm).__name__} has no such utterances"
+        )
+    names = list(dm.class_names)
+    labels: list[str | None] = [
+        names[u.label] if isinstance(u.label, int) and u.label < len(names) else None
+        for u in utterances
+    ]
+    return Inputs(utterances, labels)
+
+
+def console_table(rows: list[dict[str, Any]], skipped: list[Any]) -> str:
+    """File, top class and its score per input, for a terminal."""
+    if not rows and not skipped:
+        return "no inputs"
+    width = min(60, max([len("input"), *(len(r["id"]) for r in rows)]))
+    lines = [f"{'input':<{width}}  {'prediction':<12}  score"]
+    for row in rows:
+        scores = [v for k, v in row.items() if k.startswith("score")]
+        top = max(scores) if scores else float("nan")
+        name = row["id"] if len(row["id"]) <= width else "..." + row["id"][-(width - 3) :]
+        lines.append(f"{name:<{width}}  {row['prediction']:<12}  {top:.3f}")
+    for s in skipped:
+        lines.append(f"{s.id:<{width}}  skipped ({s.reason}): {s.detail}")
+    return "\n".join(lines)
+
+
+def _transcribe(utterances: list[Any], model: str, device: str) -> list[Any]:
+    """Fill empty transcripts with ASR."""
+    from dataclasses import replace
+
+    from mmfa.features.asr import Transcriber
+
+    todo = [i for i, u in enumerate(utterances) if u.audio_path is not None and not u.text.strip()]
+    if not todo:
+        return utterances
+    texts = Transcriber(model, device=device).transcribe(
+        [utterances[i].audio_path for i in todo], [utterances[i].id for i in todo]
+    )
+    out = list(utterances)
+    done = 0
+    for i, text in zip(todo, texts, strict=True):
+        if isinstance(text, str) and text:
+            out[i] = replace(out[i], text=text)
+            done += 1
+    log.info("transcribed %d of %d inputs without a transcript", done, len(todo))
+    return out
+
+
+def _print_metrics(recognizer: Any, rows: list[dict[str, Any]]) -> None:
+    """With gold labels (multiclass), log the report's metrics for the labelled rows."""
+    labelled = [r for r in rows if r.get("label")]
+    if not labelled or recognizer.problem.kind != "multiclass":
+        return
+    import numpy as np
+
+    from mmfa.problem import metric_label
+
+    names = recognizer.class_names
+    unknown = sorted({r["label"] for r in labelled} - set(names))
+    if unknown:
+        raise ConfigError(f"labels {unknown} are not classes of this model: {names}")
+    target = np.array([names.index(r["label"]) for r in labelled])
+    columns = recognizer.problem.score_columns(names)
+    scores = np.array([[float(r[c]) for c in columns] for r in labelled])
+    metrics = recognizer.problem.report_metrics(target, scores, names, "input")
+    shown = ", ".join(f"{metric_label(k)} {100 * v:.2f}" for k, v in metrics.headline.items())
+    log.info("on %d labelled inputs: %s", len(labelled), shown)
