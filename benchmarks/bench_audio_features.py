@@ -10,25 +10,20 @@ Prints a Markdown table and writes ``benchmarks/results/audio_features.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import tempfile
-import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "audio_features.json"
+from common import best_of, command_line, parser, write_result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0, help="total audio (s)")
-    parser.add_argument("--clip", type=float, default=2.0, help="length of each file (s)")
-    parser.add_argument("--workers", type=int, default=None, help="default: os.cpu_count()")
-    parser.add_argument("--repeats", type=int, default=3, help="best of N timings")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    cli = parser(__doc__, "audio_features.json")
+    cli.add_argument("--seconds", type=float, default=60.0, help="total audio (s)")
+    cli.add_argument("--clip", type=float, default=2.0, help="length of each file (s)")
+    cli.add_argument("--workers", type=int, default=None, help="default: os.cpu_count()")
+    cli.add_argument("--repeats", type=int, default=3, help="best of N timings")
+    args = cli.parse_args()
 
     import numpy as np
     import opensmile
@@ -37,29 +32,27 @@ def main() -> None:
     from mmfa.testing.media import tone, write_wav
 
     count = max(1, round(args.seconds / args.clip))
+    audio_s = count * args.clip
     with tempfile.TemporaryDirectory(prefix="mmfa-bench-") as tmp:
         paths = [
             write_wav(Path(tmp) / f"utt{i:04d}.wav", tone(args.clip, freq=120.0 + i, seed=i))
             for i in range(count)
         ]
         jobs = [AudioJob(index=i, utterance_id=p.stem, path=p) for i, p in enumerate(paths)]
-        audio_s = count * args.clip
 
         # (i) Baseline: the obvious loop; the Smile is built once, outside the timing.
         smile = opensmile.Smile(feature_set=str(CONFIG_PATH), feature_level=FEATURE_LEVEL)
         smile.process_file(str(paths[0]))  # warm-up: library load, page cache
 
         def baseline() -> int:
-            frames = 0
-            for p in paths:
-                frames += len(smile.process_file(str(p)))
-            return frames
+            return sum(len(smile.process_file(str(p))) for p in paths)
 
         # (ii) mmfa: a fresh extractor each repeat, so pool start-up and Smile build count.
         def mmfa_parallel() -> int:
-            extractor = MFCCExtractor()
             frames = 0
-            for _, out in extractor.extract_many(jobs, num_workers=args.workers, progress=False):
+            for _, out in MFCCExtractor().extract_many(
+                jobs, num_workers=args.workers, progress=False
+            ):
                 assert isinstance(out, np.ndarray), out
                 frames += len(out)
             return frames
@@ -69,13 +62,14 @@ def main() -> None:
             ("opensmile process_file loop", baseline),
             ("MFCCExtractor.extract_many", mmfa_parallel),
         ]:
-            best = float("inf")
-            for _ in range(args.repeats):
-                start = time.perf_counter()
-                frames = fn()
-                best = min(best, time.perf_counter() - start)
+            timing = best_of(args.repeats, fn)
             rows.append(
-                {"method": name, "seconds": best, "frames": frames, "audio_s_per_s": audio_s / best}
+                {
+                    "method": name,
+                    "seconds": timing.seconds,
+                    "frames": timing.value,
+                    "audio_s_per_s": audio_s / timing.seconds,
+                }
             )
 
     ratio = rows[1]["audio_s_per_s"] / rows[0]["audio_s_per_s"]
@@ -89,27 +83,20 @@ def main() -> None:
     for r in rows:
         print(f"| {r['method']} | {r['seconds']:.3f} | {r['audio_s_per_s']:.0f} | {r['frames']} |")
     print(f"\nratio (ii)/(i): {ratio:.2f}x")
-
-    result = {
-        "benchmark": "audio_features",
-        "audio_seconds": audio_s,
-        "files": count,
-        "clip_seconds": args.clip,
-        "workers": workers,
-        "repeats": args.repeats,
-        "rows": rows,
-        "ratio_parallel_over_baseline": ratio,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "opensmile": opensmile.__version__,
+    write_result(
+        args.out,
+        {
+            "benchmark": "audio_features",
+            "command": command_line(),
+            "audio_seconds": audio_s,
+            "files": count,
+            "clip_seconds": args.clip,
+            "workers": workers,
+            "repeats": args.repeats,
+            "rows": rows,
+            "ratio_parallel_over_baseline": ratio,
         },
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    )
 
 
 if __name__ == "__main__":

@@ -17,16 +17,11 @@ Writes ``benchmarks/results/bucketing.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "bucketing.json"
+from common import command_line, load_average, parser, write_result
 
 
 def iemocap_like_seconds(n: int, seed: int) -> list[float]:
@@ -37,17 +32,16 @@ def iemocap_like_seconds(n: int, seed: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--utterances", type=int, default=1000, help="training utterances")
-    parser.add_argument(
+    cli = parser(__doc__, "bucketing.json")
+    cli.add_argument("--utterances", type=int, default=1000, help="training utterances")
+    cli.add_argument(
         "--ratio-utterances", type=int, default=5531, help="for (c): IEMOCAP 4-class size"
     )
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per method")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    cli.add_argument("--batch-size", type=int, default=16)
+    cli.add_argument("--epochs", type=int, default=2, help="timed epochs per method")
+    cli.add_argument("--threads", type=int, default=1)
+    cli.add_argument("--seed", type=int, default=0)
+    args = cli.parse_args()
 
     import numpy as np
     import torch
@@ -128,7 +122,7 @@ def main() -> None:
         train_bucket.set_epoch(epoch)
         return DataLoader(samples, batch_sampler=train_bucket, collate_fn=collate)
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    load = load_average()
     t_random, r_random = epochs(random_loader)
     print(f"(d) random: {t_random} s/epoch", file=sys.stderr)
     t_bucket, r_bucket = epochs(bucket_loader)
@@ -148,7 +142,7 @@ def main() -> None:
     )
     result = {
         "benchmark": "bucketing",
-        "command": "python benchmarks/bench_bucketing.py " + " ".join(sys.argv[1:]),
+        "command": command_line(),
         "length_spread": "log-normal(ln 3.5 s, 0.65) clipped to 0.5-30 s, 20 frames/s",
         "batch_size": bs,
         "padding": {
@@ -173,16 +167,8 @@ def main() -> None:
             "speedup": med_random / med_bucket,
         },
         "load_average_at_start": load,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-        },
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

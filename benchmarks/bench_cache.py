@@ -6,42 +6,42 @@ extracts every utterance; the second, a new pipeline as a new ``mmfa fit`` would
 the store, finds every content key and extracts nothing. Audio only by default (``--text`` adds
 the packaged MiniLM text features). Writes ``benchmarks/results/cache.json``.
 
-    python benchmarks/bench_cache.py [--root ../shared/data/ravdess] [--frontend torch]
+    python benchmarks/bench_cache.py [--root DIR] [--frontend torch]
 
-Skips with a message when the corpus folder is absent.
+``--root`` defaults to ``$MMFA_SHARED/data/ravdess`` (``MMFA_SHARED``: the ``shared`` folder
+beside the repository); the benchmark skips with a message when it holds no audio.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "cache.json"
-DEFAULT_ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess"
+from common import (
+    audio_files,
+    command_line,
+    load_average,
+    parser,
+    shared_data,
+    skip_without,
+    write_result,
+)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder of wav/flac")
-    parser.add_argument("--corpus", default="ravdess", help="name recorded in the results")
-    parser.add_argument("--frontend", choices=["opensmile", "torch"], default="opensmile")
-    parser.add_argument("--text", action="store_true", help="also extract MiniLM text features")
-    parser.add_argument("--workers", type=int, default=None, help="extraction processes")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    cli = parser(__doc__, "cache.json")
+    cli.add_argument("--root", type=Path, default=shared_data("ravdess"), help="wav/flac folder")
+    cli.add_argument("--corpus", default="ravdess", help="name recorded in the results")
+    cli.add_argument("--frontend", choices=["opensmile", "torch"], default="opensmile")
+    cli.add_argument("--text", action="store_true", help="also extract MiniLM text features")
+    cli.add_argument("--workers", type=int, default=None, help="extraction processes")
+    args = cli.parse_args()
 
-    root = args.root.resolve()
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".wav", ".flac"))
-    if not files:
-        print(f"SKIP: no wav/flac files under {args.root} (pass --root)")
+    files = audio_files(args.root.resolve())
+    if skip_without(files, "wav/flac files", args.root, "--root"):
         return
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from mmfa.features.audio import MFCCExtractor
     from mmfa.features.pipeline import FeaturePipeline
@@ -52,7 +52,7 @@ def main() -> None:
     utts = [
         Utterance(p.stem, p, f"sentence {i % 2}", 0, p.parent.name) for i, p in enumerate(files)
     ]
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    load = load_average()
 
     def pipeline(cache: Path) -> FeaturePipeline:
         audio = MFCCExtractor() if args.frontend == "opensmile" else TorchMFCCExtractor()
@@ -80,7 +80,7 @@ def main() -> None:
     print(f"| ratio | {ratio:.0f}x |")
     result = {
         "benchmark": "cache",
-        "command": "python benchmarks/bench_cache.py " + " ".join(sys.argv[1:]),
+        "command": command_line(),
         "corpus": args.corpus,
         "utterances": len(utts),
         "frontend": args.frontend,
@@ -88,12 +88,8 @@ def main() -> None:
         "seconds": timings,
         "ratio_first_over_rerun": ratio,
         "load_average_at_start": load,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

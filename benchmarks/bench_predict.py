@@ -14,25 +14,22 @@ Prints the split and writes ``benchmarks/results/predict.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-RESULTS = Path(__file__).resolve().parent / "results" / "predict.json"
+from common import command_line, parser, write_result
+
 WORDS = "kids are talking by the door dogs are sitting near a quiet window today".split()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=2.0, help="length of each clip")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    cli = parser(__doc__, "predict.json")
+    cli.add_argument("--clips", type=int, default=1000)
+    cli.add_argument("--seconds", type=float, default=2.0, help="length of each clip")
+    args = cli.parse_args()
+
+    import torch
 
     from mmfa.features.audio import MFCCExtractor
     from mmfa.features.pipeline import FeaturePipeline
@@ -69,6 +66,8 @@ def main() -> None:
 
     overhead = predict_s - extract_s
     result = {
+        "benchmark": "predict",
+        "command": command_line(),
         "clips": args.clips,
         "clip_seconds": args.seconds,
         "extract_s": round(extract_s, 2),
@@ -76,16 +75,14 @@ def main() -> None:
         "predict_cached_s": round(cached_s, 2),
         "overhead_s": round(overhead, 2),
         "ratio_predict_over_extract": round(predict_s / extract_s, 3),
-        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}",
-        "torch_threads": __import__("torch").get_num_threads(),
+        "torch_threads": torch.get_num_threads(),
     }
     print("| step | seconds |\n|---|---:|")
     print(f"| extract features of {args.clips} clips (baseline) | {extract_s:.1f} |")
     print(f"| mmfa predict, fresh cache (extract + model) | {predict_s:.1f} |")
     print(f"| mmfa predict, features cached | {cached_s:.1f} |")
     print(f"| overhead over extraction | {overhead:.1f} ({predict_s / extract_s:.2f}x) |")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -13,38 +13,27 @@ coefficient Pearson correlation and largest absolute difference, over all frames
 non-silent frames (log-energy within 60 dB of the utterance's loudest frame). Prints Markdown
 and writes ``benchmarks/results/torch_mfcc.json`` (corpus paths relative to the corpus root).
 
-    python benchmarks/bench_torch_mfcc.py [--root ../shared/data/ravdess] [--threads 2]
+    python benchmarks/bench_torch_mfcc.py [--root DIR] [--threads 2] [--limit N]
 
-Skips with a message when the corpus folder is absent.
+``--root`` defaults to ``$MMFA_SHARED/data/ravdess`` (``MMFA_SHARED``: the ``shared`` folder
+beside the repository); the benchmark skips with a message when it holds no audio.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import sys
-import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "torch_mfcc.json"
-DEFAULT_ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ravdess"
-AUDIO_SUFFIXES = (".wav", ".flac")
-
-
-def find_files(root: Path, limit: int | None) -> list[Path]:
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-    return files[:limit] if limit else files
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process (all threads) and of its finished children."""
-    import resource
-
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+from common import (
+    audio_files,
+    best_of,
+    command_line,
+    load_average,
+    parser,
+    shared_data,
+    skip_without,
+    write_result,
+)
 
 
 def parity(ours: list, ref: list) -> dict:
@@ -80,23 +69,18 @@ def parity(ours: list, ref: list) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder of wav/flac")
-    parser.add_argument("--corpus", default="ravdess", help="name recorded in the results")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads / openSMILE procs")
-    parser.add_argument("--limit", type=int, default=None, help="use the first N files only")
-    parser.add_argument("--repeats", type=int, default=3, help="best of N timings")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    cli = parser(__doc__, "torch_mfcc.json")
+    cli.add_argument("--root", type=Path, default=shared_data("ravdess"), help="wav/flac folder")
+    cli.add_argument("--corpus", default="ravdess", help="name recorded in the results")
+    cli.add_argument("--threads", type=int, default=2, help="torch threads / openSMILE procs")
+    cli.add_argument("--limit", type=int, default=None, help="use the first N files only")
+    cli.add_argument("--repeats", type=int, default=3, help="best of N timings")
+    cli.add_argument("--device", default="cpu")
+    args = cli.parse_args()
 
     root = args.root.resolve()
-    if not root.is_dir():
-        print(f"SKIP: corpus folder {args.root} not found (pass --root)")
-        return
-    files = find_files(root, args.limit)
-    if not files:
-        print(f"SKIP: no wav/flac files under {args.root}")
+    files = audio_files(root)[: args.limit or None]
+    if skip_without(files, "wav/flac files", args.root, "--root"):
         return
 
     import numpy as np
@@ -111,7 +95,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     jobs = [AudioJob(i, p.stem, p) for i, p in enumerate(files)]
     audio_s = sum(sf.info(str(p)).duration for p in files)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    load = load_average()
 
     smile = opensmile.Smile(feature_set=str(CONFIG_PATH), feature_level=FEATURE_LEVEL)
     smile.process_file(str(files[0]))  # warm-up: library load, page cache
@@ -149,25 +133,21 @@ def main() -> None:
             lambda: torch_mfcc(args.threads, 1),
         ),
     ]:
-        best, best_cpu = float("inf"), float("inf")
-        for _ in range(args.repeats):
-            start, cpu = time.perf_counter(), cpu_seconds()
-            frames = fn()
-            best = min(best, time.perf_counter() - start)
-            best_cpu = min(best_cpu, cpu_seconds() - cpu)
+        timing = best_of(args.repeats, fn)
         rows.append(
             {
                 "method": name,
-                "seconds": best,
-                "frames": frames,
-                "audio_s_per_s": audio_s / best,
+                "seconds": timing.seconds,
+                "frames": timing.value,
+                "audio_s_per_s": audio_s / timing.seconds,
                 # CPU time of this process and its children: what the work costs whatever the
                 # machine's load (a busy machine slows wall time, not this)
-                "cpu_seconds": best_cpu,
-                "audio_s_per_cpu_s": audio_s / best_cpu,
+                "cpu_seconds": timing.cpu_seconds,
+                "audio_s_per_cpu_s": audio_s / timing.cpu_seconds,
             }
         )
-        print(f"{name}: {best:.3f} s, {audio_s / best:.0f} s of audio / s", file=sys.stderr)
+        rate = rows[-1]["audio_s_per_s"]
+        print(f"{name}: {timing.seconds:.3f} s, {rate:.0f} s of audio / s", file=sys.stderr)
 
     # Parity on every file, unnormalised and normalised (normalisation is what the model sees).
     reference, ours, ref_raw, ours_raw = [], [], [], []
@@ -214,7 +194,7 @@ def main() -> None:
 
     result = {
         "benchmark": "torch_mfcc",
-        "command": "python benchmarks/bench_torch_mfcc.py " + " ".join(sys.argv[1:]),
+        "command": command_line(),
         "corpus": args.corpus,
         "files": len(files),
         "first_file": str(files[0].relative_to(root)),
@@ -230,18 +210,8 @@ def main() -> None:
         "ratio_torch_over_opensmile_pool": ratio_pool,
         "parity_normalised": par,
         "parity_unnormalised": par_raw,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "opensmile": opensmile.__version__,
-        },
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":
