@@ -9,10 +9,12 @@ table beside the paper's MELD text-only row, and writes ``benchmarks/results/mel
     python benchmarks/meld_text_only.py --context-turns 3   # with dialogue context
     python benchmarks/meld_text_only.py --finetune-epochs 3 --context-turns 1   # best on dev
 
-``--finetune-epochs N`` first fine-tunes MiniLM on MELD train (a linear head on the utterance's
-mean piece embedding; the epoch with the best dev weighted F1 is kept, saved under
-``<out>/finetuned/<hash>/`` and reused by later runs), then runs ``mmfa fit`` with that encoder
-frozen as ``data.text.init_args.model`` (:mod:`mmfa.features.text_finetune`).
+``--finetune-epochs N`` first runs ``mmfa finetune-text`` (:mod:`mmfa.finetune`; config
+``configs/recipe/finetune_text.yaml``) in a subprocess: MiniLM fine-tuned on MELD train with a
+linear head on the utterance's mean piece embedding, the epoch with the best dev weighted F1 kept
+and saved under ``<out>/finetuned/<hash of its arguments>/`` (reused by later runs); then
+``mmfa fit`` uses that encoder frozen as ``data.text.init_args.model``. Both ``mmfa`` commands are
+printed and recorded in the result file.
 
 ``--context-turns K`` gives the text encoder the K earlier utterances of the same dialogue
 (``data.context_turns``; never later ones, never labels) as a first segment
@@ -235,57 +237,82 @@ def relative_args(args: list[str]) -> list[str]:
     return out
 
 
-def finetune_stage(meld: Path, out: Path, opts: argparse.Namespace) -> dict[str, Any] | None:
-    """Stage 1 of ``--finetune-epochs``: fine-tune MiniLM on MELD train, select on dev.
+def finetune_args(meld: Path, out: Path, run_name: str, opts: argparse.Namespace) -> list[str]:
+    """The ``mmfa finetune-text`` arguments of ``--finetune-epochs`` (what a user would type).
 
-    The encoder is saved under ``<out>/finetuned/<settings hash>/`` (reused when complete) and
-    then used, frozen, as the text model of the ``mmfa fit`` run. Only train and dev are read.
+    The corpus config and ``configs/recipe/finetune_text.yaml``, with this run's data (the same
+    dialogue context as the ``mmfa fit`` stage), schedule and seed; the encoder folder is
+    ``<out>/finetuned/<hash of these arguments>/``.
+    """
+    seed = opts.seed if opts.finetune_seed is None else opts.finetune_seed
+    args = [
+        "finetune-text",
+        f"--config={CONFIG}",
+        f"--config={RECIPES / 'finetune_text.yaml'}",
+        f"--seed_everything={seed}",
+        f"--data.root={meld}",
+        "--data.use_audio=false",
+        "--data.text.init_args.model=minilm",
+        *context_overrides(opts),
+        f"--trainer.max_epochs={opts.finetune_epochs}",
+        f"--finetune.lr={opts.finetune_lr}",
+        f"--finetune.batch_size={opts.finetune_batch_size}",
+        f"--finetune.layer_decay={opts.finetune_layer_decay}",
+        "--trainer.accelerator=cpu",
+        f"--trainer.enable_progress_bar={str(opts.progress).lower()}",
+        "--trainer.logger=lightning.pytorch.loggers.CSVLogger",
+        f"--trainer.logger.save_dir={out / 'finetune_runs'}",
+        "--trainer.logger.name=",
+        f"--trainer.logger.version={run_name}",
+    ]
+    import hashlib
+
+    # Named by what changes the encoder (not where the data or the logs are).
+    where = ("--data.root", "--trainer.logger", "--trainer.enable")
+    what = [a for a in args if not a.startswith(where)]
+    key = json.dumps(relative_args(what)).encode()
+    return [*args, f"--out={out / 'finetuned' / hashlib.sha256(key).hexdigest()[:16]}"]
+
+
+def finetune_stage(
+    meld: Path, out: Path, run_name: str, opts: argparse.Namespace
+) -> dict[str, Any] | None:
+    """Stage 1 of ``--finetune-epochs``: ``mmfa finetune-text`` in a subprocess, as a user runs it.
+
+    It fine-tunes MiniLM on MELD train, keeps the epoch with the best dev weighted F1 and saves
+    the encoder folder (reused by later runs of the same arguments); the ``mmfa fit`` stage then
+    uses it, frozen, as ``data.text.init_args.model``. Only train and dev are read.
     """
     if not opts.finetune_epochs:
         return None
-    import hashlib
-    from dataclasses import asdict
+    from mmfa.finetune import DONE_FILE
 
-    from mmfa.corpora.meld import read_meld
-    from mmfa.features.text_finetune import FinetuneSettings, finetune_text_encoder
-
-    settings = FinetuneSettings(
-        model="minilm",
-        epochs=opts.finetune_epochs,
-        lr=opts.finetune_lr,
-        batch_size=opts.finetune_batch_size,
-        max_length=opts.finetune_max_length,
-        seed=opts.seed if opts.finetune_seed is None else opts.finetune_seed,
-    )
-    utts = read_meld(
-        meld,
-        with_audio=False,
-        context_turns=opts.context_turns,
-        context_speakers=opts.context_speakers,
-    )
-    train = [u for u in utts if u.split == "train"]
-    dev = [u for u in utts if u.split == "val"]
-    key = json.dumps(
-        [asdict(settings), opts.context_turns, opts.context_speakers], sort_keys=True
-    ).encode()
-    folder = out / "finetuned" / hashlib.sha256(key).hexdigest()[:16]
-    print(f"fine-tuning MiniLM on MELD train ({len(train)}), selecting on dev ({len(dev)})")
-    print(f"  -> {relative(str(folder))}", flush=True)
-    result = finetune_text_encoder(train, dev, 7, folder, settings)
+    args = finetune_args(meld, out, run_name, opts)
+    folder = Path(args[-1].partition("=")[2])
+    before = (folder / DONE_FILE).read_text() if (folder / DONE_FILE).is_file() else None
+    print("stage 1: mmfa " + shlex.join(relative_args(args)), flush=True)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mmfa", *args], check=True)
+    seconds = time.perf_counter() - t0
+    record = json.loads((folder / DONE_FILE).read_text())
+    reused = before is not None and before == (folder / DONE_FILE).read_text()
+    dev_f1 = [round(100 * e["val/F1_w"], 2) for e in record["val_per_epoch"]]
     print(
-        f"fine-tune: dev weighted F1 per epoch {[round(100 * f, 2) for f in result.val_f1_w]}, "
-        f"kept epoch {result.best_epoch}, {result.seconds:.0f} s"
-        + (" (reused)" if result.reused else ""),
+        f"fine-tune: dev weighted F1 per epoch {dev_f1}, kept epoch {record['best_epoch']} "
+        f"(0-based), {record['seconds']:.0f} s" + (" (reused)" if reused else ""),
         flush=True,
     )
     return {
-        "settings": asdict(settings),
+        "command": "mmfa " + shlex.join(relative_args(args)),
+        "mmfa_args": relative_args(args),
+        "settings": record["settings"],
         "folder": relative(str(folder)),
-        "best_epoch": result.best_epoch,
-        "dev_F1_w_per_epoch": result.val_f1_w,
-        "dev_WA_per_epoch": result.val_accuracy,
-        "seconds": round(result.seconds, 1),
-        "reused": result.reused,
+        "best_epoch": record["best_epoch"],
+        "dev_F1_w_per_epoch": [e["val/F1_w"] for e in record["val_per_epoch"]],
+        "dev_WA_per_epoch": [e["val/WA"] for e in record["val_per_epoch"]],
+        "seconds": record["seconds"],
+        "wall_s": round(seconds, 1),
+        "reused": reused,
     }
 
 
@@ -504,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
                         "dev epoch kept), then use it frozen; 0: the stock MiniLM")  # fmt: skip
     parser.add_argument("--finetune-lr", type=float, default=5e-5)
     parser.add_argument("--finetune-batch-size", type=int, default=32)
-    parser.add_argument("--finetune-max-length", type=int, default=128)
+    parser.add_argument("--finetune-layer-decay", type=float, default=1.0,
+                        help="finetune.layer_decay: layer-wise lr decay (1.0: none)")  # fmt: skip
     parser.add_argument("--finetune-seed", type=int, default=None,
                         help="seed of the fine-tuning (default: --seed); fix it to vary only "
                         "the second stage's seed and reuse the fine-tuned encoder")  # fmt: skip
@@ -525,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     run_name = reserve_run_name(out / "runs")
     t_start = time.perf_counter()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    finetune = finetune_stage(meld, out, opts)
+    finetune = finetune_stage(meld, out, run_name, opts)
     text_model = str(REPO / finetune["folder"]) if finetune else "minilm"
     args = cli_args(meld, out, run_name, opts, text_model)
     command = "python benchmarks/meld_text_only.py " + shlex.join(

@@ -72,3 +72,24 @@ def test_practical_recipe_and_class_weights_compose_as_config_fragments(
 def test_runs_started_in_the_same_second_get_their_own_folders(bench, tmp_path: Path) -> None:  # noqa: ANN001
     names = {bench.reserve_run_name(tmp_path) for _ in range(3)}
     assert len(names) == 3 and all((tmp_path / n).is_dir() for n in names)
+
+
+def test_finetune_stage_runs_the_user_command_with_relative_records(bench, tmp_path: Path) -> None:  # noqa: ANN001
+    opts = bench.argparse.Namespace(
+        seed=0, finetune_seed=None, finetune_epochs=3, finetune_lr=5e-5, finetune_batch_size=32,
+        finetune_layer_decay=0.9, context_turns=1, context_speakers=True, progress=False,
+    )  # fmt: skip
+    args = bench.finetune_args(tmp_path / "meld", REPO / "runs" / "x", "run", opts)
+    assert args[0] == "finetune-text" and "--finetune.layer_decay=0.9" in args
+    recorded = bench.relative_args(args)
+    assert not any(os.path.isabs(a.partition("=")[2]) for a in recorded)
+    configs = [a for a in recorded if a.startswith("--config=")]
+    assert configs == [
+        f"--config={Path('configs') / name}"
+        for name in ("meld_7class.yaml", "recipe/finetune_text.yaml")
+    ]
+    # The encoder folder is named by what changes the encoder, not by where data or logs are.
+    elsewhere = bench.finetune_args(tmp_path / "other", REPO / "runs" / "x", "run2", opts)
+    assert elsewhere[-1] == args[-1]
+    more = bench.argparse.Namespace(**{**vars(opts), "finetune_epochs": 4})
+    assert bench.finetune_args(tmp_path / "meld", REPO / "runs" / "x", "run", more)[-1] != args[-1]
