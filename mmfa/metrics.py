@@ -37,12 +37,15 @@ Conventions against scikit-learn (the paper computed its numbers with it; the te
 - ROC-AUC of a class absent from the targets is undefined: sklearn raises, torchmetrics warns and
   returns a number (0) that ``AUC_macro`` then averages in. Read AUCs of such folds with care.
 
-The confusion matrix is not a scalar: :meth:`mmfa.problem.Problem.confusion` builds it.
+The confusion matrix is not a scalar: :func:`build_confusion` builds it.
+
+What each problem gets is a table keyed by :attr:`mmfa.problem.Problem.kind` here, not a method of
+the problem: :mod:`mmfa.problem` stays plain data that imports neither torch nor this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -51,6 +54,7 @@ from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassAUROC,
+    MulticlassConfusionMatrix,
     MulticlassF1Score,
     MulticlassFBetaScore,
     MulticlassPrecision,
@@ -73,7 +77,6 @@ from mmfa.problem import FBETA, MULTILABEL_THRESHOLD
 
 if TYPE_CHECKING:
     from mmfa.problem import Problem
-
 
 
 # -- metrics torchmetrics lacks ------------------------------------------------------------------
@@ -331,10 +334,20 @@ def _regression() -> dict[str, Metric]:
     }
 
 
-_BUILDERS: dict[str, Any] = {
-    "multiclass": lambda c, names: _multiclass(c, names),
-    "multilabel": lambda c, names: _multilabel(c, names),
-    "regression": lambda c, names: _regression(),
+#: Problem kind -> its scalar metrics, from the class (label) names.
+_BUILDERS: dict[str, Callable[[Sequence[str]], dict[str, Metric]]] = {
+    "multiclass": lambda names: _multiclass(len(names), names),
+    "multilabel": lambda names: _multilabel(len(names), names),
+    "regression": lambda names: _regression(),
+}
+
+#: Problem kind -> its confusion-matrix metric, from the number of classes (labels). A kind that
+#: is not here (regression) has none.
+_CONFUSIONS: dict[str, Callable[[int], Metric]] = {
+    "multiclass": lambda n: MulticlassConfusionMatrix(num_classes=n),
+    "multilabel": lambda n: MultilabelConfusionMatrixFloatTarget(
+        num_labels=n, threshold=MULTILABEL_THRESHOLD
+    ),
 }
 
 
@@ -357,8 +370,23 @@ def build_metrics(problem: Problem, class_names: Sequence[str]) -> MetricCollect
     names = [str(n) for n in class_names]
     if len(set(names)) != len(names):
         raise ValueError(f"build_metrics: class_names {names} repeat a name")
-    metrics = _BUILDERS[problem.kind](len(names), names)
+    metrics: dict[str, Metric | MetricCollection] = dict(_BUILDERS[problem.kind](names))
     # No compute groups: torchmetrics finds them by comparing states after the first batch, which
     # can merge metrics whose states only agree by chance (acc2 vs acc2_nonzero when the first
     # batch has no neutral target). Evaluation sets are small; the saving is not worth the risk.
     return MetricCollection(metrics, compute_groups=False)
+
+
+def build_confusion(problem: Problem, num_classes: int) -> Metric | None:
+    """The confusion-matrix metric of a problem, or None where it has none (regression).
+
+    Args:
+        problem: the problem (:func:`mmfa.problem.get_problem`).
+        num_classes: number of classes (labels) C.
+
+    Returns:
+        Multiclass: ``(C, C)`` counts, rows = true class. Multilabel: ``(C, 2, 2)`` counts per
+        label (threshold 0.5), float 0/1 targets accepted.
+    """
+    factory = _CONFUSIONS.get(problem.kind)
+    return None if factory is None else factory(num_classes)

@@ -3,9 +3,13 @@
 A corpus declares its problem (``multiclass`` for one emotion per utterance, the paper's setting;
 ``multilabel`` for several present emotions; ``regression`` for a sentiment score). Everything that
 depends on it asks :func:`get_problem` instead of comparing strings: the loss, the score activation,
-the metric collections (training, torchmetrics) and the report metrics (scikit-learn), the
-validation metric that selects checkpoints, the columns of ``predictions.csv`` and the report's
-headline and per-class keys.
+the validation metric that selects checkpoints (:mod:`mmfa.callbacks.selection`), the label checks,
+the columns of ``predictions.csv`` and the report's headline and per-class keys.
+
+This module is plain data: of mmfa it imports only the ground floor (:mod:`mmfa.errors`). What is
+built from a problem lives above it, in tables keyed by :attr:`Problem.kind`: the torchmetrics
+collections of training (:func:`mmfa.metrics.build_metrics`, :func:`mmfa.metrics.build_confusion`)
+and the scikit-learn metrics of reports (:func:`mmfa.experiments.fold_metrics.report_metrics`).
 
 The metric vocabulary is defined once, in :data:`METRICS`: the keys logged in training
 (``val/UA``, ``test/F1_w``, ``test/F1/angry``) are the keys of reports, CSVs and W&B; the paper's
@@ -31,9 +35,6 @@ from mmfa.errors import ConfigError, MMFAError
 
 if TYPE_CHECKING:
     from torch import Tensor
-    from torchmetrics import Metric, MetricCollection
-
-    from mmfa.experiments.fold_metrics import FoldMetrics
 
 ProblemType = Literal["multiclass", "multilabel", "regression"]
 PROBLEM_TYPES: tuple[str, ...] = get_args(ProblemType)
@@ -193,23 +194,7 @@ class Problem:
         """What metrics and predictions read: probabilities ``(B, C)`` or values ``(B,)``."""
         raise NotImplementedError
 
-    def metrics(self, class_names: Sequence[str]) -> MetricCollection:
-        """The torchmetrics collection, un-prefixed (clone per stage with ``prefix="val/"``)."""
-        from mmfa import metrics
-
-        return metrics.build_metrics(self, class_names)
-
-    def confusion(self, num_classes: int) -> Metric | None:
-        """A confusion-matrix metric, or None where there is none (regression)."""
-        return None
-
     # -- reports -------------------------------------------------------------------------------
-    def report_metrics(
-        self, target: np.ndarray, scores: np.ndarray, class_names: list[str], fold: str
-    ) -> FoldMetrics:
-        """The same keys as :meth:`metrics`, computed with scikit-learn (the reference)."""
-        raise NotImplementedError
-
     def predicted(self, scores: np.ndarray, class_names: Sequence[str]) -> list[str]:
         """Human-readable predictions per row of ``scores``."""
         raise NotImplementedError
@@ -319,20 +304,6 @@ class Multiclass(Problem):
         """Softmax probabilities ``(B, C)``."""
         return logits.softmax(-1)
 
-    def confusion(self, num_classes: int) -> Metric | None:
-        """``(C, C)`` counts, rows = true class."""
-        from torchmetrics.classification import MulticlassConfusionMatrix
-
-        return MulticlassConfusionMatrix(num_classes=num_classes)
-
-    def report_metrics(
-        self, target: np.ndarray, scores: np.ndarray, class_names: list[str], fold: str
-    ) -> FoldMetrics:
-        """scikit-learn metrics of one fold (:func:`~.fold_metrics.multiclass_metrics`)."""
-        from mmfa.experiments.fold_metrics import multiclass_metrics
-
-        return multiclass_metrics(target, scores, class_names, fold)
-
     def predicted(self, scores: np.ndarray, class_names: Sequence[str]) -> list[str]:
         """The class of highest probability."""
         return [str(class_names[k]) for k in np.asarray(scores).argmax(axis=-1)]
@@ -387,22 +358,6 @@ class Multilabel(Problem):
     def scores(self, logits: Tensor) -> Tensor:
         """Sigmoid probabilities ``(B, L)``."""
         return logits.sigmoid()
-
-    def confusion(self, num_classes: int) -> Metric | None:
-        """``(L, 2, 2)`` counts per label."""
-        from mmfa.metrics import MULTILABEL_THRESHOLD, MultilabelConfusionMatrixFloatTarget
-
-        return MultilabelConfusionMatrixFloatTarget(
-            num_labels=num_classes, threshold=MULTILABEL_THRESHOLD
-        )
-
-    def report_metrics(
-        self, target: np.ndarray, scores: np.ndarray, class_names: list[str], fold: str
-    ) -> FoldMetrics:
-        """scikit-learn metrics of one fold (:func:`~.fold_metrics.multilabel_metrics`)."""
-        from mmfa.experiments.fold_metrics import multilabel_metrics
-
-        return multilabel_metrics(target, scores, class_names, fold)
 
     def predicted(self, scores: np.ndarray, class_names: Sequence[str]) -> list[str]:
         """The labels scored above 0.5, joined by ``+`` (empty: none)."""
@@ -460,14 +415,6 @@ class Regression(Problem):
     def scores(self, logits: Tensor) -> Tensor:
         """The output itself ``(B,)``."""
         return logits.squeeze(-1)
-
-    def report_metrics(
-        self, target: np.ndarray, scores: np.ndarray, class_names: list[str], fold: str
-    ) -> FoldMetrics:
-        """scikit-learn metrics of one fold (:func:`~.fold_metrics.regression_metrics`)."""
-        from mmfa.experiments.fold_metrics import regression_metrics
-
-        return regression_metrics(target, scores, fold)
 
     def predicted(self, scores: np.ndarray, class_names: Sequence[str]) -> list[str]:
         """The value, 4 decimals."""

@@ -17,13 +17,19 @@ from sklearn import metrics as skm
 from torchmetrics import Metric, MetricCollection
 
 from mmfa.errors import ConfigError
-from mmfa.experiments.fold_metrics import multiclass_metrics, multilabel_metrics, regression_metrics
-from mmfa.metrics import build_metrics
-from mmfa.problem import METRICS, get_problem, metric_info
+from mmfa.experiments.fold_metrics import (
+    multiclass_metrics,
+    multilabel_metrics,
+    regression_metrics,
+    report_metrics,
+)
+from mmfa.metrics import build_confusion, build_metrics
+from mmfa.problem import METRICS, PROBLEM_TYPES, get_problem, metric_info
 
 
 def _metrics(task: str, names: list[str]):  # type: ignore[no-untyped-def]
     return build_metrics(get_problem(task), names)
+
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = {
@@ -96,7 +102,7 @@ def test_multiclass_matches_sklearn(seed: int, c: int) -> None:
 
 def test_multiclass_confusion_matrix_matches_sklearn() -> None:
     probs, target, _ = _multiclass_data(3, 7)
-    cm = get_problem("multiclass").confusion(7)
+    cm = build_confusion(get_problem("multiclass"), 7)
     assert cm is not None
     for s in _batches(len(target)):
         cm.update(probs[s], target[s])
@@ -184,7 +190,7 @@ def test_multilabel_matches_sklearn(seed: int, n_labels: int, float_target: bool
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=ATOL), key
 
-    cm = get_problem("multilabel").confusion(n_labels)
+    cm = build_confusion(get_problem("multilabel"), n_labels)
     assert cm is not None
     for sl in _batches(len(target)):
         cm.update(probs[sl], tgt[sl])
@@ -235,7 +241,7 @@ def test_regression_matches_sklearn(seed: int) -> None:
     assert set(got) == set(want)
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=ATOL), key
-    assert get_problem("regression").confusion(1) is None
+    assert build_confusion(get_problem("regression"), 1) is None
 
 
 # -- names, docs, errors ------------------------------------------------------------------------
@@ -275,7 +281,7 @@ def test_training_and_report_compute_the_same_keys_and_numbers() -> None:
     for task, preds, target, names, _ in cases:
         logged = _compute(_metrics(task, names), preds, target)
         problem = get_problem(task)
-        report = problem.report_metrics(target.numpy(), preds.numpy(), names, "f")
+        report = report_metrics(problem, target.numpy(), preds.numpy(), names, "f")
         assert list(report.headline) == list(problem.headline), task
         for key in problem.headline:
             assert logged[key] == pytest.approx(report.headline[key], abs=1e-4), (task, key)
@@ -283,7 +289,21 @@ def test_training_and_report_compute_the_same_keys_and_numbers() -> None:
             for k, name in enumerate(names):
                 want = report.per_class[key][k]
                 assert logged[f"{key}/{name}"] == pytest.approx(want, abs=1e-4), (task, key)
-    assert regression_metrics  # the regression case goes through Problem.report_metrics too
+    assert regression_metrics  # the regression case goes through report_metrics too
+
+
+def test_every_problem_kind_has_its_metrics_above_the_problem() -> None:
+    """The tables keyed by problem kind cover every kind; the problem itself builds none."""
+    from mmfa import metrics
+    from mmfa.experiments import fold_metrics
+
+    assert set(metrics._BUILDERS) == set(PROBLEM_TYPES)
+    assert set(fold_metrics._REPORTS) == set(PROBLEM_TYPES)
+    assert set(metrics._CONFUSIONS) == {"multiclass", "multilabel"}  # regression has none
+    for kind in PROBLEM_TYPES:
+        problem = get_problem(kind)
+        for gone in ("metrics", "report_metrics", "confusion"):
+            assert not hasattr(problem, gone), (kind, gone)
 
 
 def test_bad_arguments_say_what_is_wrong() -> None:

@@ -399,6 +399,7 @@ def select_on_validation(
     Returns:
         The best setting (the first of equals), its fitted model, and every setting's score.
     """
+    from mmfa.experiments.fold_metrics import report_metrics
     from mmfa.problem import get_problem
 
     problem = get_problem("multiclass")
@@ -410,7 +411,7 @@ def select_on_validation(
     for params in parameter_grid(settings.classifier):
         model = build_model(settings, params, num_features).fit(*train)
         scores = class_scores(model, val[0], len(class_names))
-        value = problem.report_metrics(val[1], scores, class_names, "val").headline[key]
+        value = report_metrics(problem, val[1], scores, class_names, "val").headline[key]
         grid.append({**params, settings.monitor: value})
         if best is None or sign * value > sign * best.val_score:
             best = Choice(params, model, value, grid)

@@ -4,7 +4,9 @@ The paper computes every metric with scikit-learn (its Appendix B), so these fun
 reference that the toolkit's torchmetrics numbers are checked against. Each returns plain floats
 (fractions, not percent) so that a report can average them over folds.
 
-Keys are the vocabulary of :data:`mmfa.problem.METRICS`, the same as training logs. Conventions:
+:func:`report_metrics` picks the function of a problem from a table keyed by its kind (so that
+:mod:`mmfa.problem` stays plain data). Keys are the vocabulary of :data:`mmfa.problem.METRICS`, the
+same as training logs. Conventions:
 
 - ``precision_w``, ``recall_w``, ``Fbeta_w`` (β = 0.5) and ``F1_w`` are support-weighted averages
   over classes, as in the paper's Tables 3-4 (PRE, REC, Fβ, F1); ``recall_w`` therefore equals
@@ -21,9 +23,10 @@ Keys are the vocabulary of :data:`mmfa.problem.METRICS`, the same as training lo
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.stats import pearsonr
@@ -41,6 +44,9 @@ from sklearn.metrics import (
 
 from mmfa.problem import FBETA as BETA
 from mmfa.problem import MULTILABEL_THRESHOLD as THRESHOLD
+
+if TYPE_CHECKING:
+    from mmfa.problem import Problem
 
 
 @dataclass
@@ -250,3 +256,28 @@ def regression_metrics(target: np.ndarray, score: np.ndarray, fold: str = "poole
             "F1_2_nonzero": f1_nz,
         }
     return FoldMetrics(headline, notes=notes)
+
+
+#: Problem kind -> its scikit-learn metrics of one fold: (target, scores, class_names, fold).
+_REPORTS: dict[str, Callable[[np.ndarray, np.ndarray, list[str], str], FoldMetrics]] = {
+    "multiclass": multiclass_metrics,
+    "multilabel": multilabel_metrics,
+    "regression": lambda target, scores, class_names, fold: regression_metrics(
+        target, scores, fold
+    ),
+}
+
+
+def report_metrics(
+    problem: Problem, target: np.ndarray, scores: np.ndarray, class_names: list[str], fold: str
+) -> FoldMetrics:
+    """The metrics of one fold for a problem: the keys of training's, computed with scikit-learn.
+
+    Args:
+        problem: the problem (:func:`mmfa.problem.get_problem`).
+        target: gold labels as :meth:`mmfa.problem.Problem.read_predictions` returns them.
+        scores: the model's scores, likewise.
+        class_names: one name per class (label); unused for regression.
+        fold: the fold's name, used in the notes.
+    """
+    return _REPORTS[problem.kind](target, scores, class_names, fold)

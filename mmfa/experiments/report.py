@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from mmfa.experiments import plots
-from mmfa.experiments.fold_metrics import BETA, THRESHOLD, FoldMetrics
+from mmfa.experiments.fold_metrics import BETA, THRESHOLD, FoldMetrics, report_metrics
 from mmfa.experiments.report_markdown import headline_table, render_report
 from mmfa.experiments.run_folder import FoldPredictions, RunFolderError, read_run
 from mmfa.problem import get_problem
@@ -45,7 +45,7 @@ def fold_metrics(
     task: str, target: np.ndarray, scores: np.ndarray, class_names: list[str], fold: str
 ) -> FoldMetrics:
     """The problem's scikit-learn metrics of one fold (:mod:`.fold_metrics`)."""
-    return get_problem(task).report_metrics(target, scores, class_names, fold)
+    return report_metrics(get_problem(task), target, scores, class_names, fold)
 
 
 def summarise(values: Sequence[float]) -> dict[str, Any]:

@@ -22,10 +22,12 @@ def log_fold_tables(predictions: Path, problem: Problem, class_names: list[str])
     """
     import wandb
 
+    from mmfa.experiments.fold_metrics import report_metrics
+
     if wandb.run is None or not problem.per_class:
         return
     ids, target, scores = problem.read_predictions(predictions, class_names)
-    fold = problem.report_metrics(target, scores, class_names, predictions.parent.name)
+    fold = report_metrics(problem, target, scores, class_names, predictions.parent.name)
     columns = list(problem.per_class)
     rows = [
         [name] + [float(fold.per_class[m][k]) for m in columns]

@@ -16,6 +16,7 @@ from torchmetrics import MeanMetric
 from mmfa.checkpoints import SPEC_KEY, feature_mismatch
 from mmfa.errors import ConfigError
 from mmfa.fusion.base import Fusion, FusionFactory
+from mmfa.metrics import build_metrics
 from mmfa.models.network import MMFANetwork
 from mmfa.models.optim import (
     ClassWeight,
@@ -109,7 +110,7 @@ class EmotionTask(L.LightningModule):
                 f"outputs; it supports {list(fusion_module.problem_types)}. "
                 + fusion_module.problem_hint
             )
-        metrics = self.problem.metrics(self.class_names)
+        metrics = build_metrics(self.problem, self.class_names)
         self.val_metrics = metrics.clone(prefix="val/")
         # Sample-weighted mean of the validation loss, synced as (sum, count) in float. Not
         # self.log(..., batch_size=..., sync_dist=True): Lightning 2.6 (gloo) averages its integer
