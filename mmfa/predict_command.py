@@ -240,6 +240,7 @@ def _print_metrics(recognizer: Any, rows: list[dict[str, Any]]) -> None:
         return
     import numpy as np
 
+    from mmfa.experiments.fold_metrics import report_metrics
     from mmfa.problem import metric_label
 
     names = recognizer.class_names
@@ -249,6 +250,6 @@ def _print_metrics(recognizer: Any, rows: list[dict[str, Any]]) -> None:
     target = np.array([names.index(r["label"]) for r in labelled])
     columns = recognizer.problem.score_columns(names)
     scores = np.array([[float(r[c]) for c in columns] for r in labelled])
-    metrics = recognizer.problem.report_metrics(target, scores, names, "input")
+    metrics = report_metrics(recognizer.problem, target, scores, names, "input")
     shown = ", ".join(f"{metric_label(k)} {100 * v:.2f}" for k, v in metrics.headline.items())
     log.info("on %d labelled inputs: %s", len(labelled), shown)
