@@ -2,27 +2,24 @@
 
 Same network, same optimiser, same cached batches (the synthetic corpus' training split, padded
 once up front), so the ratio is the cost of Lightning and the task's bookkeeping (logging, L2,
-schedule). Run:  python benchmarks/bench_training_epoch.py [--epochs 4]
+schedule). Writes ``benchmarks/results/training_epoch.json``. Run:
+
+    python benchmarks/bench_training_epoch.py [--epochs 4]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
 import time
-from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import lightning as L
+import torch
+import torch.nn.functional as F
+from common import command_line, parser, write_result
+from torch.utils.data import DataLoader
 
-import lightning as L  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-
-from mmfa.datamodules.synthetic import SyntheticDataModule  # noqa: E402
-from mmfa.models.task import EmotionTask  # noqa: E402
+from mmfa.datamodules.synthetic import SyntheticDataModule
+from mmfa.models.task import EmotionTask
 
 
 class EpochTimer(L.Callback):
@@ -83,12 +80,9 @@ def lightning_epochs(dm: SyntheticDataModule, batches: list[dict], epochs: int) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "training_epoch.json"
-    )
-    args = parser.parse_args()
+    cli = parser(__doc__, "training_epoch.json")
+    cli.add_argument("--epochs", type=int, default=4)
+    args = cli.parse_args()
     dm = SyntheticDataModule(batch_size=16)
     dm.prepare_data()
     dm.setup("fit")
@@ -97,6 +91,8 @@ def main() -> None:
     light = lightning_epochs(dm, batches, args.epochs)[1:]
     p, q = statistics.median(plain), statistics.median(light)
     result = {
+        "benchmark": "training_epoch",
+        "command": command_line(),
         "batches_per_epoch": len(batches),
         "batch_size": 16,
         "threads": torch.get_num_threads(),
@@ -107,8 +103,7 @@ def main() -> None:
     print("| loop | s / epoch |\n|---|---|")
     print(f"| plain PyTorch | {p:.3f} |\n| mmfa LightningModule | {q:.3f} |")
     print(f"ratio (Lightning / plain): {q / p:.2f}x over {len(batches)} batches of 16")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

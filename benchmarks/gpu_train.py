@@ -23,31 +23,26 @@ same code path on a CPU in seconds (what CI-less checks use).
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "gpu_train.json"
+from common import command_line, parser, write_result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--utterances", type=int, default=10_000)
-    parser.add_argument("--hours", type=float, default=12.0, help="total audio (IEMOCAP: ~12)")
-    parser.add_argument("--device", default=None, help="default: cuda (required unless set)")
-    parser.add_argument("--epochs", type=int, default=3, help="timed training epochs")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--chunk-seconds", type=float, default=1800.0, help="audio per MFCC batch")
-    parser.add_argument("--folds", type=int, default=10, help="for the projection (LOSO: 10)")
-    parser.add_argument("--fold-epochs", type=int, default=50, help="epochs per fold (projection)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    cli = parser(__doc__, "gpu_train.json")
+    cli.add_argument("--utterances", type=int, default=10_000)
+    cli.add_argument("--hours", type=float, default=12.0, help="total audio (IEMOCAP: ~12)")
+    cli.add_argument("--device", default=None, help="default: cuda (required unless set)")
+    cli.add_argument("--epochs", type=int, default=3, help="timed training epochs")
+    cli.add_argument("--batch-size", type=int, default=16)
+    cli.add_argument("--chunk-seconds", type=float, default=1800.0, help="audio per MFCC batch")
+    cli.add_argument("--folds", type=int, default=10, help="for the projection (LOSO: 10)")
+    cli.add_argument("--fold-epochs", type=int, default=50, help="epochs per fold (projection)")
+    cli.add_argument("--seed", type=int, default=0)
+    args = cli.parse_args()
 
     import numpy as np
     import torch
@@ -177,7 +172,7 @@ def main() -> None:
     projected = args.folds * fold_s + extract_s
     result = {
         "benchmark": "gpu_train",
-        "command": "python benchmarks/gpu_train.py " + " ".join(sys.argv[1:]),
+        "command": command_line(),
         "device": str(dev),
         "device_name": torch.cuda.get_device_name(dev) if cuda else platform.processor(),
         "utterances": n,
@@ -203,9 +198,6 @@ def main() -> None:
             "seconds": projected,
             "hours": projected / 3600,
         },
-        "torch": torch.__version__,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     print(
         f"\nextraction {extract_uts:.0f} utt/s ({total_s / extract_s:.0f}x real time); training "
@@ -214,9 +206,7 @@ def main() -> None:
         f"{'n/a' if peak is None else f'{peak / 2**30:.2f} GiB'}; projected {args.folds}-fold "
         f"LOSO with {args.fold_epochs} epochs per fold: {projected / 3600:.2f} h"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":
