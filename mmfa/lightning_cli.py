@@ -112,11 +112,19 @@ class MMFACLI(LightningCLI):
         )
 
     def before_instantiate_classes(self) -> None:
-        """Refuse remote checkpoints; for a cv fold, send loggers and outputs to its folder."""
+        """Refuse remote checkpoints; for a cv fold, send loggers and outputs to its folder.
+
+        ``weights_only`` defaults to True, and a remote checkpoint cannot turn it off: no
+        pickled code from a URL ever runs (``mmfa.checkpoints.weights_only_for``).
+        """
+        from mmfa.checkpoints import weights_only_for
+
         config = self.config[self.subcommand] if self.subcommand else self.config
         check_remote(config.get("ckpt_path"), bool(config.get("allow_remote_checkpoint")))
-        if "weights_only" in config and config.get("weights_only") is None:
-            config.weights_only = True  # never unpickle code from a checkpoint
+        if "weights_only" in config:
+            config.weights_only = weights_only_for(
+                config.get("ckpt_path"), config.get("weights_only")
+            )
         if self.fold_target is None:
             return
         target = self.fold_target

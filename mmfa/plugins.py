@@ -1,9 +1,10 @@
 """Plugin discovery through entry points: list without importing, load with clear warnings.
 
-Built-in corpora, fusions and audio front-ends register in the same groups as third-party
-ones (``mmfa.datamodules``, ``mmfa.fusion``, ``mmfa.frontends``), so there is one way to find
-them all. A plugin that fails to import is reported and skipped; it never breaks the CLI. Set
-``MMFA_DISABLE_PLUGIN_AUTOLOAD=1`` to load only mmfa's own entries.
+Built-in corpora, fusions, audio and text front-ends register in the same groups as
+third-party ones (``mmfa.datamodules``, ``mmfa.fusion``, ``mmfa.frontends``, ``mmfa.text``), so
+there is one way to find them all; the last three are also the only classes a checkpoint may
+name (:mod:`mmfa.checkpoints`). A plugin that fails to import is reported and skipped; it never
+breaks the CLI. Set ``MMFA_DISABLE_PLUGIN_AUTOLOAD=1`` to load only mmfa's own entries.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-GROUPS = ("mmfa.datamodules", "mmfa.fusion", "mmfa.frontends")
+GROUPS = ("mmfa.datamodules", "mmfa.fusion", "mmfa.frontends", "mmfa.text")
 
 
 @dataclass(frozen=True)

@@ -30,3 +30,22 @@ def test_broken_plugin_is_reported_and_skipped(monkeypatch: pytest.MonkeyPatch) 
     with pytest.warns(UserWarning, match="broken.*failed to load and is skipped"):
         loaded = plugins.load_plugins(("mmfa.datamodules",))
     assert list(loaded) == ["mmfa.datamodules:synthetic"]
+
+
+def test_listing_covers_text_front_ends_without_importing_torch() -> None:
+    code = (
+        "import sys; from mmfa.plugins import list_plugins; ps = list_plugins(); "
+        "texts = {p.name: p.target for p in ps if p.group == 'mmfa.text'}; "
+        "assert texts.get('bert') == 'mmfa.features.text:TextFeatureExtractor', texts; "
+        "heavy = [m for m in ('torch', 'lightning', 'transformers') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cli_lists_every_group(capsys: pytest.CaptureFixture[str]) -> None:
+    from mmfa.cli import main
+
+    main(["plugins"])
+    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert set(plugins.GROUPS) <= listed

@@ -9,17 +9,31 @@ one-utterance batch fails only after training, deep inside torchmetrics or Batch
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence, Sized
+from typing import Any, Protocol
 
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.manifest import SPLITS, Utterance
 from mmfa.problem import get_problem
 
-if TYPE_CHECKING:
-    from mmfa.datamodules.base import EmotionDataModule
+__all__ = ["ReadyFacts", "check_manifest", "check_ready", "check_split_name"]
 
-__all__ = ["check_manifest", "check_ready", "check_split_name"]
+
+class ReadyFacts(Protocol):
+    """What :func:`check_ready` reads from a datamodule (so this module never imports one)."""
+
+    @property
+    def fold(self) -> Any:
+        """The fold in use (falsy: none)."""
+
+    @property
+    def refs(self) -> Mapping[str, Sized]:
+        """The usable utterances of each split."""
+
+    @property
+    def batch_size(self) -> int:
+        """Utterances per training batch."""
+
 
 # Names people use for a split, and the one mmfa means.
 _SPLIT_ALIASES = {
@@ -112,7 +126,7 @@ def check_manifest(
         check_split_name(utt.split, utt.id, owner)
 
 
-def check_ready(dm: EmotionDataModule, stage: str | None) -> None:
+def check_ready(dm: ReadyFacts, stage: str | None) -> None:
     """Check that the splits a stage needs hold data, and that training batches can be normed.
 
     ``fit`` needs train and val, and test too when the run tests after fitting

@@ -1,17 +1,21 @@
-"""The audio front-end contract: what turns a 16 kHz waveform into a ``(T, dim)`` feature matrix.
+"""The front-end contracts: what turns a waveform, or a transcript, into a ``(T, dim)`` matrix.
 
 Every audio front-end (the paper's openSMILE MFCC, the torch MFCC that reproduces it, a frozen
-self-supervised encoder, a plugin's own) subclasses :class:`AudioFrontEnd`, so the feature
-pipeline and the datamodules never know one by name: they call :meth:`~AudioFrontEnd.settings`
-to key the feature store, :attr:`~AudioFrontEnd.dim` to size the model, and
-:meth:`~AudioFrontEnd.extract_many` to fill the store. A config picks one with
-``data.audio: {class_path: ..., init_args: ...}``; third-party front-ends register in the
-``mmfa.frontends`` entry-point group (``mmfa plugins`` lists them).
+self-supervised encoder, a plugin's own) subclasses :class:`AudioFrontEnd`, and every text
+front-end (the BERT-like encoder of :mod:`mmfa.features.text`, a plugin's own) subclasses
+:class:`TextFrontEnd`, so the feature pipeline and the datamodules never know one by name: they
+call ``settings()`` to key the feature store, ``dim`` to size the model, and ``extract_many()`` to
+fill the store. A config picks one with ``data.audio`` / ``data.text: {class_path: ...,
+init_args: ...}``; third-party front-ends register in the ``mmfa.frontends`` (audio) and
+``mmfa.text`` entry-point groups (``mmfa plugins`` lists them). Only registered front-ends can be
+rebuilt from a checkpoint (:mod:`mmfa.checkpoints`).
 
-A subclass implements :meth:`~AudioFrontEnd.from_signal`, :attr:`~AudioFrontEnd.dim` and
+An audio front-end implements :meth:`~AudioFrontEnd.from_signal`, :attr:`~AudioFrontEnd.dim` and
 :meth:`~AudioFrontEnd.settings`; reading files, the clip-length cap and the one-by-one
 :meth:`~AudioFrontEnd.extract_many` come with the base class. Front-ends that run batched on a
-device (``batched = True``) override :meth:`~AudioFrontEnd.extract_many` to do so.
+device (``batched = True``) override :meth:`~AudioFrontEnd.extract_many` to do so. A text
+front-end implements :attr:`~TextFrontEnd.dim`, :meth:`~TextFrontEnd.settings` and
+:meth:`~TextFrontEnd.extract_many` (docs/text_frontends.md).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 from mmfa.errors import BadInputError
 from mmfa.features.audio_io import TARGET_SAMPLE_RATE, read_audio
 
-__all__ = ["AudioFrontEnd", "AudioJob", "count_capped"]
+__all__ = ["AudioFrontEnd", "AudioJob", "TextFrontEnd", "count_capped"]
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +139,57 @@ class AudioFrontEnd(ABC):
                 yield job.index, self.from_signal(self.read(job), job.utterance_id)
             except BadInputError as err:
                 yield job.index, err
+
+
+class TextFrontEnd(ABC):
+    """Base class of text front-ends: transcripts in, one ``(T, dim)`` float32 matrix each out.
+
+    ``T`` is the front-end's own unit (words, word pieces, ...), at least 1 for a usable
+    transcript; the model pads and masks over it. Construction should be cheap and touch no
+    model: ``mmfa plugins``, config checks and checkpoint loading build front-ends without
+    extracting anything, so load weights on the first :meth:`extract_many` call.
+    """
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Values per output row (e.g. 384 for MiniLM, 768 for BERT-base); sizes the model."""
+
+    @abstractmethod
+    def settings(self) -> dict[str, Any]:
+        """Every setting that changes the output, JSON-able; the feature store keys on it.
+
+        Include the model's identity (a content fingerprint rather than a path) and the
+        versions of the libraries that compute it, so a checkpoint refuses features computed
+        differently.
+        """
+
+    @abstractmethod
+    def extract_many(
+        self,
+        texts: Sequence[str],
+        ids: Sequence[str],
+        *,
+        contexts: Sequence[Sequence[str]] | None = None,
+        progress: bool = True,
+    ) -> Iterator[tuple[int, np.ndarray | BadInputError]]:
+        """Extract many transcripts, yielding ``(index into texts, features or BadInputError)``.
+
+        Results may come in any order, but each index exactly once.
+
+        Args:
+            texts: Transcripts.
+            ids: Utterance ids, parallel to ``texts`` (for error messages).
+            contexts: Per transcript, the earlier turns of its dialogue, oldest first
+                (:mod:`mmfa.dialogue`); ``None`` when the corpus gives none (the pipeline then
+                leaves the argument out). A front-end that cannot use context must raise
+                :class:`~mmfa.errors.ConfigError` when given some, not ignore it.
+            progress: Show a progress bar.
+
+        Yields:
+            ``(index, features)``: float32 ``(T, dim)``; or a :class:`BadInputError` for a
+            transcript that gives no features (e.g. ``empty_transcript``).
+        """
 
 
 def count_capped(jobs: Sequence[AudioJob], max_seconds: float | None) -> list[tuple[str, float]]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from mmfa.errors import BadInputError, ConfigError, ModelUnavailableError
+from mmfa.features.frontend import TextFrontEnd
 
 if TYPE_CHECKING:
     import torch
@@ -105,8 +106,8 @@ def _fingerprint(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-class TextFeatureExtractor:
-    """Word- or token-level embeddings from a local BERT-like encoder.
+class TextFeatureExtractor(TextFrontEnd):
+    """Word- or token-level embeddings from a local BERT-like encoder (entry point ``bert``).
 
     Construction is cheap and touches nothing on disk; the model loads at the first
     :meth:`extract_many` call. The object pickles without its loaded model (it reloads lazily).

@@ -6,6 +6,9 @@ this file adds the loss, the paper's optimiser and the metrics, and nothing else
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import lightning as L
@@ -13,7 +16,14 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import MeanMetric
 
-from mmfa.checkpoints import SPEC_KEY, feature_mismatch
+from mmfa.checkpoints import (
+    SPEC_KEY,
+    feature_mismatch,
+    inference_record,
+    init_args,
+    load_class,
+    registered_entry_point,
+)
 from mmfa.errors import ConfigError
 from mmfa.fusion.base import Fusion, FusionFactory
 from mmfa.metrics import build_metrics
@@ -190,6 +200,39 @@ class EmotionTask(L.LightningModule):
         return {"index": batch["index"].detach().cpu(), "scores": self._scores(self(batch)).cpu()}
 
     # -- checkpoints ------------------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Mapping[str, Any]) -> EmotionTask:
+        """The trained task, in eval mode, from a checkpoint (:func:`mmfa.checkpoints.load`).
+
+        Every class the checkpoint names (fusion, audio and text front-ends) is first looked up
+        among the registered entry points (:func:`mmfa.checkpoints.check_classes`), so a
+        checkpoint naming anything else is refused before any module is imported or called.
+
+        Args:
+            checkpoint: the loaded checkpoint (plain data: ``state_dict``, ``hyper_parameters``
+                and mmfa's inference record).
+
+        Raises:
+            ConfigError: no inference record (written by an older mmfa, or not by mmfa fit/cv),
+                a class that is not registered, or hyper-parameters this task does not take.
+        """
+        spec = inference_record(checkpoint)
+        fusion_cls = load_class(registered_entry_point(spec["fusion"]["class_path"], "mmfa.fusion"))
+        fusion_args = init_args(spec["fusion"], "fusion")
+        hparams = dict(checkpoint.get("hyper_parameters") or {})
+        hparams.pop("_instantiator", None)
+        known = set(inspect.signature(cls.__init__).parameters) - {"self", "fusion"}
+        unknown = sorted(str(k) for k in hparams if k not in known)
+        if unknown:
+            raise ConfigError(
+                f"the checkpoint's hyper_parameters {unknown} are not arguments of "
+                f"{cls.__name__}; it was written by another mmfa version or is damaged"
+            )
+        task = cls(fusion=functools.partial(fusion_cls, **fusion_args), **hparams)
+        task.load_state_dict(checkpoint["state_dict"])
+        task.inference_spec = spec
+        return task.eval()
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store the inference record (plain data) beside the weights."""
         if self.inference_spec is not None:

@@ -22,7 +22,7 @@ from mmfa.corpora.ravdess import (
 from mmfa.datamodules.ravdess import RAVDESSDataModule
 from mmfa.errors import ConfigError
 from mmfa.testing.contracts import DataModuleContract
-from mmfa.testing.fake_corpora import fake_expected
+from mmfa.testing.fakes import fake_expected
 from mmfa.testing.fakes.ravdess import write_fake_ravdess
 
 REPO = Path(__file__).resolve().parents[2]
