@@ -19,6 +19,8 @@ mmfa-specific commands:
   mmfa predict --ckpt_path CKPT --input FOLDER|FILES|MANIFEST [--out preds.csv]
                           a trained model on your own recordings (no config needed;
                           mmfa predict --help lists its options)
+  mmfa export --ckpt_path CKPT --out DIR
+                          a shareable model folder (safetensors, config.json, model card)
   mmfa plugins            list installed datamodule and fusion plugins (nothing imported)
   mmfa --version          print the version
 """
@@ -69,6 +71,11 @@ def _main(argv: list[str] | None) -> None:
         from mmfa.experiments.baseline import baseline_main
 
         baseline_main(args[1:])
+        return
+    if args[:1] == ["export"]:
+        from mmfa.export import export_main
+
+        export_main(args[1:])
         return
     if args[:1] == ["predict"]:
         from mmfa.predict_command import predict_main

@@ -133,22 +133,47 @@ class EmotionRecognizer:
                 that compute other features here than in training.
         """
         from mmfa import checkpoints
-        from mmfa.models.task import EmotionTask
 
         checkpoint = checkpoints.load(path, allow_remote=allow_remote)
+        return cls._from_loaded(
+            checkpoint, device=device, cache_dir=cache_dir, batch_size=batch_size
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name: str | Path,
+        *,
+        device: str = "cpu",
+        cache_dir: str | Path | None = None,
+        batch_size: int = 32,
+    ) -> EmotionRecognizer:
+        """Load a folder written by ``mmfa export``, or a Hugging Face Hub repo holding one.
+
+        No pickle is read: weights come from safetensors, the rest from JSON. A repo id goes
+        through ``huggingface_hub`` (offline: from its local cache).
+
+        Raises:
+            ConfigError: not an export folder nor a repo that can be had here, or a class the
+                model names that is not registered.
+        """
+        from mmfa.export import load_exported, resolve_pretrained
+
+        checkpoint = load_exported(resolve_pretrained(name))
+        return cls._from_loaded(
+            checkpoint, device=device, cache_dir=cache_dir, batch_size=batch_size
+        )
+
+    @classmethod
+    def _from_loaded(cls, checkpoint: dict[str, Any], **kwargs: Any) -> EmotionRecognizer:
+        from mmfa import checkpoints
+        from mmfa.models.task import EmotionTask
+
         task = EmotionTask.from_checkpoint(checkpoint)
         spec = task.inference_spec or {}
         audio = checkpoints.build_frontend(spec.get("audio"), "mmfa.frontends")
         text = checkpoints.build_frontend(spec.get("text"), "mmfa.text")
-        return cls(
-            task,
-            audio,
-            text,
-            preparation_of(spec),
-            device=device,
-            cache_dir=cache_dir,
-            batch_size=batch_size,
-        )
+        return cls(task, audio, text, preparation_of(spec), **kwargs)
 
     # -- the public calls ------------------------------------------------------------------------
     def predict(

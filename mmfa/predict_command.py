@@ -26,6 +26,7 @@ examples:
   mmfa predict --ckpt_path best.ckpt --input manifest.csv --out preds.jsonl
   mmfa predict --ckpt_path best.ckpt --input calls/ --speaker_from_folder --out preds.csv
   mmfa predict --ckpt_path best.ckpt --config configs/demo.yaml --split test --out preds.csv
+  mmfa predict --model exported_model/ --input clip.wav           (a folder from mmfa export)
 
 inputs (--input):
   a folder       every audio file in it (.wav .flac .ogg .mp3 .mp4 .m4a, sub-folders too);
@@ -68,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the predictions here (.csv or .jsonl); without it, print a table",
     )
     model = parser.add_argument_group("model")
-    model.add_argument("--ckpt_path", required=True, metavar="CKPT", help="mmfa fit/cv checkpoint")
+    which = model.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ckpt_path", metavar="CKPT", help="a checkpoint from mmfa fit or mmfa cv")
+    which.add_argument(
+        "--model", metavar="DIR", help="a folder from mmfa export (or a Hugging Face repo id)"
+    )
     model.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     model.add_argument("--batch_size", type=int, default=32, help="utterances per batch")
     model.add_argument(
@@ -116,18 +121,19 @@ def predict_main(argv: list[str]) -> Path | None:
         )
     else:
         inputs = config_inputs(args.config, overrides, args.split)
-    skipped_out = check_out(args.out, args.ckpt_path, args.input or [], inputs)
-    recognizer = EmotionRecognizer.from_checkpoint(
-        args.ckpt_path,
-        device=args.device,
-        cache_dir=args.cache_dir,
-        allow_remote=args.allow_remote_checkpoint,
-        batch_size=args.batch_size,
-    )
+    model = args.ckpt_path or args.model
+    skipped_out = check_out(args.out, model, args.input or [], inputs)
+    options = {"device": args.device, "cache_dir": args.cache_dir, "batch_size": args.batch_size}
+    if args.ckpt_path:
+        recognizer = EmotionRecognizer.from_checkpoint(
+            args.ckpt_path, allow_remote=args.allow_remote_checkpoint, **options
+        )
+    else:
+        recognizer = EmotionRecognizer.from_pretrained(args.model, **options)
     utterances = inputs.utterances
     if args.transcribe:
         utterances = _transcribe(utterances, args.transcribe, args.device)
-    log.info("predicting %d inputs with %s", len(utterances), args.ckpt_path)
+    log.info("predicting %d inputs with %s", len(utterances), model)
     run = recognizer.predict_utterances(
         utterances,
         labels=inputs.labels,
@@ -160,8 +166,9 @@ def check_out(out: Path | None, ckpt_path: str, given: list[str], inputs: Any) -
         raise ConfigError(f"--out {out} is a folder; give a file name such as {out}/preds.csv")
     skipped = out.with_name(out.stem + ".skipped.csv")
     protected = {p.resolve() for p in inputs.paths()} | {Path(g).resolve() for g in given}
+    model = Path(ckpt_path)
     if "://" not in str(ckpt_path):
-        protected.add(Path(ckpt_path).resolve())
+        protected |= {model.resolve(), *(f.resolve() for f in model.glob("*") if model.is_dir())}
     for target in (out, skipped):
         if target.resolve() in protected:
             raise ConfigError(
