@@ -51,6 +51,10 @@ def audio_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
 
 
+#: What the RAVDESS benchmarks' results describe (their ``corpus`` field).
+RAVDESS_CORPUS = "RAVDESS speech (actors found under --data), 8 classes, actor-independent folds"
+
+
 def ravdess_actors(data: Path) -> list[Path]:
     """The ``Actor_XX`` folders of a RAVDESS copy."""
     return sorted(data.glob("Actor_[0-9][0-9]"))

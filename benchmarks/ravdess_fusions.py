@@ -7,8 +7,9 @@ thread (the model is tiny; on shared cores more threads only slow it down)::
     python benchmarks/ravdess_fusions.py [--data DIR] [--rows practical/AudioOnly,...] [--out DIR]
     python benchmarks/ravdess_fusions.py --list          # the row names
 
-``--data`` is the folder holding ``Actor_XX`` (default ``$MMFA_SHARED/data/ravdess`` or
-``<repo>/../shared/data/ravdess``); without it the script says so and exits 0. Run folders go to
+``--data`` is the folder holding ``Actor_XX`` (default ``$MMFA_SHARED/data/ravdess``,
+``MMFA_SHARED`` being the ``shared`` folder beside the repository); without it the script says so
+and exits 0. Run folders go to
 ``<out>/<recipe>-<fusion>`` (default ``runs/bench_ravdess``); a finished fold is not run again.
 ``--seeds 0,1,2`` trains every fold with each seed (the mean is then over folds x seeds);
 ``--collect`` only reads finished run folders. Results are merged into
@@ -18,21 +19,27 @@ folds, wall time, machine), which ``docs/results.md`` shows.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
 import shlex
 import statistics
-import subprocess
 import sys
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results" / "ravdess_fusions.json"
+from common import (
+    RAVDESS_CORPUS,
+    REPO,
+    RESULTS,
+    merge_results,
+    parser,
+    ravdess_actors,
+    run_mmfa,
+    run_wall,
+    shared_data,
+    skip_without,
+)
+
+RESULT_FILE = RESULTS / "ravdess_fusions.json"
 FAITHFUL = "configs/ravdess_8class.yaml"
 PRACTICAL = "configs/recipe/practical.yaml"
 
@@ -52,11 +59,6 @@ RECIPES: dict[str, list[str]] = {"faithful": [FAITHFUL], "practical": [FAITHFUL,
 ROWS = [f"{recipe}/{fusion}" for recipe in RECIPES for fusion in FUSIONS]
 
 
-def default_data() -> Path:
-    shared = Path(os.environ.get("MMFA_SHARED", REPO.parent / "shared"))
-    return shared / "data" / "ravdess"
-
-
 def command(row: str, data: str, out: str, seeds: str = "0") -> list[str]:
     """The ``mmfa cv`` command of a row (the one the docs print)."""
     recipe, fusion = row.split("/")
@@ -68,21 +70,6 @@ def command(row: str, data: str, out: str, seeds: str = "0") -> list[str]:
 def run_row(row: str, data: Path, out: Path, seeds: str) -> float:
     """Run one row in a fresh process; return its wall time in seconds."""
     return run_mmfa(command(row, str(data), str(out), seeds))
-
-
-def run_mmfa(argv: list[str]) -> float:
-    """Run ``mmfa ...`` in a fresh process with one torch thread; return its wall time in s."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HF_HUB_OFFLINE="1")
-    env.setdefault("WANDB_MODE", "offline")
-    print("$", shlex.join(argv), flush=True)
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "mmfa", *argv[1:], "--trainer.enable_progress_bar=false"],
-        cwd=REPO,
-        env=env,
-        check=True,
-    )
-    return time.perf_counter() - start
 
 
 def collect(row: str, run_dir: Path, wall_s: float | None, seeds: str) -> dict[str, Any]:
@@ -107,25 +94,19 @@ def collect(row: str, run_dir: Path, wall_s: float | None, seeds: str) -> dict[s
     }
 
 
-def run_wall(run_dir: Path) -> float:
-    """Wall time of a finished cv run, from its folder (run.json to the report)."""
-    report = run_dir / "report" / "report.json"
-    return report.stat().st_mtime - (run_dir / "run.json").stat().st_mtime
-
-
 def slug(row: str) -> str:
     return row.replace("/", "-").replace("+", "-")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=default_data())
-    parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row names")
-    parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench_ravdess")
-    parser.add_argument("--seeds", default="0", help="comma-separated seeds (cv --seeds)")
-    parser.add_argument("--collect", action="store_true", help="only read finished run folders")
-    parser.add_argument("--list", action="store_true", help="print the row names and exit")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--data", type=Path, default=shared_data("ravdess"))
+    cli.add_argument("--rows", default=",".join(ROWS), help="comma-separated row names")
+    cli.add_argument("--out", type=Path, default=REPO / "runs" / "bench_ravdess")
+    cli.add_argument("--seeds", default="0", help="comma-separated seeds (cv --seeds)")
+    cli.add_argument("--collect", action="store_true", help="only read finished run folders")
+    cli.add_argument("--list", action="store_true", help="print the row names and exit")
+    args = cli.parse_args()
     if args.list:
         print("\n".join(ROWS))
         return
@@ -133,8 +114,9 @@ def main() -> None:
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
         sys.exit(f"unknown rows {unknown}; choose from {ROWS}")
-    if not args.collect and not sorted(args.data.glob("Actor_[0-9][0-9]")):
-        print(f"RAVDESS not found at {args.data} (no Actor_XX folders): skipped. Pass --data DIR.")
+    if not args.collect and skip_without(
+        ravdess_actors(args.data), "RAVDESS (Actor_XX folders)", args.data, "--data"
+    ):
         return
     measured: dict[str, Any] = {}
     for row in rows:
@@ -145,25 +127,12 @@ def main() -> None:
             continue
         done = measured[row] = collect(row, run_dir, wall, args.seeds)
         print(f"{row}: UA {done['UA_mean']:.1f} ± {done['UA_std']:.1f}")
-    merge_results(RESULTS, measured, std="population std over folds (ddof=0), as mmfa's reports")
-
-
-def merge_results(path: Path, rows: dict[str, Any], **facts: str) -> None:
-    """Add ``rows`` to the results JSON at ``path``, with the corpus, machine and time.
-
-    The file is read only now, so rows another run wrote meanwhile are kept.
-    """
-    results = json.loads(path.read_text()) if path.exists() else {"rows": {}}
-    results["rows"].update(rows)
-    results.update(
-        corpus="RAVDESS speech (actors found under --data), 8 classes, actor-independent folds",
-        machine=f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}",
-        updated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        **facts,
+    merge_results(
+        RESULT_FILE,
+        measured,
+        corpus=RAVDESS_CORPUS,
+        std="population std over folds (ddof=0), as mmfa's reports",
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {path.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

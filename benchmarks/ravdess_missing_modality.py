@@ -12,15 +12,15 @@ scikit-learn::
 
 With ``--p 0`` the model was never trained without a modality, so the two one-modality
 conditions are refused by the API (that refusal is the documented behaviour) and only "both"
-is reported. ``--data`` is the folder holding ``Actor_XX`` (default ``$MMFA_SHARED/data/ravdess``
-or ``<repo>/../shared/data/ravdess``); without it the script says so and exits 0. Runs go to
-``<out>/p<P>`` (default ``runs/bench_ravdess_missing``); finished folds are not run again.
+is reported. ``--data`` is the folder holding ``Actor_XX`` (default ``$MMFA_SHARED/data/ravdess``,
+``MMFA_SHARED`` being the ``shared`` folder beside the repository); without it the script says so
+and exits 0. Runs go to ``<out>/p<P>`` (default ``runs/bench_ravdess_missing``); finished folds
+are not run again.
 Results are merged into ``benchmarks/results/ravdess_missing_modality.json``.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -30,15 +30,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ravdess_fusions import (  # this folder is on sys.path
-    default_data,
+from common import (
+    RAVDESS_CORPUS,
+    REPO,
+    RESULTS,
     merge_results,
+    parser,
+    ravdess_actors,
     run_mmfa,
     run_wall,
+    shared_data,
+    skip_without,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results" / "ravdess_missing_modality.json"
+RESULT_FILE = RESULTS / "ravdess_missing_modality.json"
 CONDITIONS = ("both", "audio_only", "text_only")
 
 
@@ -111,15 +116,14 @@ def summarise(folds: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=default_data())
-    parser.add_argument("--p", type=float, default=0.3, help="model.modality_dropout")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (cv --seeds)")
-    parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench_ravdess_missing")
-    parser.add_argument("--collect", action="store_true", help="only evaluate finished runs")
-    args = parser.parse_args()
-    if not sorted(args.data.glob("Actor_[0-9][0-9]")):
-        print(f"RAVDESS not found at {args.data} (no Actor_XX folders): skipped. Pass --data DIR.")
+    cli = parser(__doc__)
+    cli.add_argument("--data", type=Path, default=shared_data("ravdess"))
+    cli.add_argument("--p", type=float, default=0.3, help="model.modality_dropout")
+    cli.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (cv --seeds)")
+    cli.add_argument("--out", type=Path, default=REPO / "runs" / "bench_ravdess_missing")
+    cli.add_argument("--collect", action="store_true", help="only evaluate finished runs")
+    args = cli.parse_args()
+    if skip_without(ravdess_actors(args.data), "RAVDESS (Actor_XX folders)", args.data, "--data"):
         return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     run_dir = args.out / f"p{args.p:g}"
@@ -155,8 +159,9 @@ def main() -> None:
         "evaluate_wall_s": round(time.perf_counter() - start),
     }
     merge_results(
-        RESULTS,
+        RESULT_FILE,
         {f"p={args.p:g}": row},
+        corpus=RAVDESS_CORPUS,
         model="MMFAFusion(audio_path=true), practical recipe, model.modality_dropout = p",
         std="population std over fold x seed units (ddof=0)",
     )
