@@ -1,17 +1,19 @@
 """How many intra-op threads torch should use in this process, given the cores and the processes.
 
 torch's default is one thread per core in *every* process. mmfa often runs several processes at
-once (DDP ranks, DataLoader workers, audio extraction workers, or a second run), and OpenMP
-threads spin while they wait, so they starve each other: on a busy 2-core machine one training
-epoch of the MMFA-RNN took 93 s with the default against 2-4 s with one thread per process
-(docs/performance.md). :func:`configure_threads` gives each process its share of the cores.
+once (DDP ranks, DataLoader workers, audio extraction workers), and OpenMP threads spin while they
+wait, so they starve each other: on a busy 2-core machine one training epoch of the MMFA-RNN took
+93 s with the default against 2-4 s with one thread per process (docs/performance.md).
+:func:`configure_threads` gives each of a run's processes its share of the cores.
 
 Precedence, first that applies: ``$MMFA_THREADS``; the ``threads`` argument (from a config);
 ``$OMP_NUM_THREADS`` when the user set it (respected, not overridden); otherwise
-``max(1, min(cores // processes, cores - load))``, where ``load`` is the machine's one-minute
-load average when mmfa starts (other users' and other runs' work; mmfa's own start-up counts
-about one), so a busy shared machine gets fewer threads. For the MMFA-RNN's small GRUs fewer
-threads cost nothing on an idle machine (docs/performance.md), so erring low is safe.
+``max(1, cores // processes)``. Only what the run itself knows decides the count, never the
+machine's load: the thread count changes the order of float reductions, hence the last digits of
+every trained number, and a result must not depend on what else ran on the machine that minute.
+Work started by others is the user's to share out with ``$MMFA_THREADS``.
+
+The choice and its reason are kept (:func:`thread_choice`) so that a run can record them.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from __future__ import annotations
 import logging
 import os
 
-__all__ = ["ENV_VAR", "configure_threads", "default_threads", "usable_cores"]
+__all__ = ["ENV_VAR", "configure_threads", "default_threads", "thread_choice", "usable_cores"]
 
 ENV_VAR = "MMFA_THREADS"
 
 log = logging.getLogger(__name__)
+
+_choice: dict[str, int | str] = {}
 
 
 def usable_cores() -> int:
@@ -40,7 +44,6 @@ def default_threads(
     dataloader_workers: int = 0,
     extract_workers: int = 0,
     cores: int | None = None,
-    load: float = 0.0,
 ) -> int:
     """Threads per process so that all of a run's processes together use each core once.
 
@@ -50,15 +53,13 @@ def default_threads(
         extract_workers: Audio extraction processes running beside training (usually 0: the
             pool ends before training starts).
         cores: Usable cores (default: :func:`usable_cores`).
-        load: Cores already busy (the load average); they are left alone.
 
     Returns:
-        ``max(1, min(cores // processes, cores - round(load)))`` with ``processes = ranks *
-        (1 + dataloader_workers) + extract_workers``.
+        ``max(1, cores // processes)`` with ``processes = ranks * (1 + dataloader_workers) +
+        extract_workers``.
     """
     processes = max(1, ranks) * (1 + max(0, dataloader_workers)) + max(0, extract_workers)
-    total = cores or usable_cores()
-    return max(1, min(total // processes, total - round(load)))
+    return max(1, (cores or usable_cores()) // processes)
 
 
 def _positive_int(value: str, source: str) -> int:
@@ -100,15 +101,29 @@ def configure_threads(
     elif "OMP_NUM_THREADS" in os.environ:
         chosen, why = torch.get_num_threads(), "$OMP_NUM_THREADS"  # the user's choice stands
     else:
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         chosen = default_threads(
-            ranks=ranks,
-            dataloader_workers=dataloader_workers,
-            extract_workers=extract_workers,
-            load=load,
+            ranks=ranks, dataloader_workers=dataloader_workers, extract_workers=extract_workers
         )
-        why = f"{usable_cores()} cores, load {load:.1f}, {ranks} x (1 + {dataloader_workers}) procs"
+        why = (
+            f"{usable_cores()} cores // ({ranks} ranks x (1 + {dataloader_workers} workers)"
+            f" + {extract_workers} extract workers)"
+        )
     if torch.get_num_threads() != chosen:
         torch.set_num_threads(chosen)
+    _choice.clear()
+    _choice.update(threads=chosen, source=why)
     log.info("torch intra-op threads: %d (%s)", chosen, why)
     return chosen
+
+
+def thread_choice() -> dict[str, int | str]:
+    """The last :func:`configure_threads` choice: ``{"threads": N, "source": why}``.
+
+    Before any choice (a library caller that never configured threads) torch's own count, with
+    ``source`` saying so.
+    """
+    if _choice:
+        return dict(_choice)
+    import torch
+
+    return {"threads": torch.get_num_threads(), "source": "torch default (not configured)"}

@@ -149,6 +149,7 @@ def run_unit(
     """Fit, select on validation, test and save predictions for one fold/seed."""
     from mmfa.experiments.run_config import config_hash, inside
     from mmfa.lightning_cli import FoldTarget, build_cli, test_best
+    from mmfa.threads import thread_choice
 
     inside(unit_dir.parent, unit_dir)
     started = time.monotonic()
@@ -190,6 +191,8 @@ def run_unit(
         "wall_s": round(time.monotonic() - started, 1),
         "sizes": {s: len(r) for s, r in dm.refs.items()},
         "skipped": dm.feature_report.skip_counts() if dm.feature_report else {},
+        # The count and its reason: it sets the float summation order, hence the last digits.
+        "threads": thread_choice(),
     }
     log.info("%s: %s", progress, _one_line(cli.model.problem.headline, test, info))
     if any(type(lg).__name__ == "WandbLogger" for lg in trainer.loggers):
@@ -268,6 +271,7 @@ def _write_run_json(
         return
     from mmfa.experiments.run_config import config_hash
     from mmfa.provenance import collect
+    from mmfa.threads import thread_choice
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(cli.parser.dump(cli.config, skip_none=False))
@@ -278,6 +282,7 @@ def _write_run_json(
         "resolved_config": "config.yaml",
         "seeds": args.seeds,
         **collect(),  # git commit, python, platform, CPU kernel set, threads, versions
+        "threads": thread_choice(),  # the count above and the rule that chose it
         "datamodule": type(dm).__name__,
         "fusion": type(cli.model.fusion).__name__,
     }
