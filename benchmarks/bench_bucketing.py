@@ -20,15 +20,82 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable
 
+import numpy as np
+import torch
+import torch.nn.functional as F
 from common import command_line, load_average, parser, write_result
+from torch.utils.data import DataLoader
+
+from mmfa.datamodules.collate import collate
+from mmfa.datamodules.sampler import BucketBatchSampler, padding_ratio
+from mmfa.models.network import MMFANetwork
 
 
 def iemocap_like_seconds(n: int, seed: int) -> list[float]:
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     return np.clip(rng.lognormal(np.log(3.5), 0.65, n), 0.5, 30.0).tolist()
+
+
+def frames(seconds: list[float]) -> np.ndarray:
+    """Frames per utterance at the paper's 20 per second (1600-sample windows, 800-sample hop)."""
+    return np.array([(int(s * 16000) - 1600) // 800 + 1 for s in seconds])
+
+
+def padding_ratios(lengths: np.ndarray, batch_size: int, seed: int) -> tuple[float, float]:
+    """(c): padded / real frames of random and of bucketed batches, averaged over 5 epochs."""
+    random_ratios, bucket_ratios = [], []
+    bucket = BucketBatchSampler(None, batch_size, lengths=lengths, seed=seed)
+    for epoch in range(5):
+        gen = torch.Generator().manual_seed(seed + epoch)
+        loader = DataLoader(
+            range(len(lengths)), batch_size=batch_size, shuffle=True, drop_last=True, generator=gen
+        )
+        random_ratios.append(padding_ratio([b.tolist() for b in loader], lengths))
+        bucket.set_epoch(epoch)
+        bucket_ratios.append(padding_ratio(list(bucket), lengths))
+    return statistics.mean(random_ratios), statistics.mean(bucket_ratios)
+
+
+def random_features(seconds: list[float], seed: int) -> list[dict]:
+    """Random MFCC and word vectors of the shapes these utterance lengths give."""
+    rng = np.random.default_rng(seed)
+    return [
+        {
+            "audio": rng.standard_normal((t, 39)).astype(np.float32),
+            "text": rng.standard_normal((max(1, round(2.5 * s)), 384)).astype(np.float32),
+            "target": int(rng.integers(4)),
+            "index": i,
+        }
+        for i, (s, t) in enumerate(zip(seconds, frames(seconds), strict=True))
+    ]
+
+
+def time_epochs(
+    make_loader: Callable[[int], Iterable[dict]], lengths: list[int], epochs: int, seed: int
+) -> tuple[list[float], float]:
+    """(d): seconds of each timed epoch of the MMFA-RNN, and the last epoch's padding ratio."""
+    torch.manual_seed(seed)
+    net = MMFANetwork(39, 384, 4)
+    opt = torch.optim.SGD(net.parameters(), lr=1e-3)
+    net.train()
+    times, ratio = [], 0.0
+    for epoch in range(epochs + 1):  # epoch 0 warms up
+        loader = make_loader(epoch)
+        start = time.perf_counter()
+        seen = []
+        for batch in loader:
+            seen.append(batch["index"].tolist())
+            logits = net(batch["audio"], batch["audio_mask"], batch["text"], batch["text_mask"])
+            loss = F.cross_entropy(logits, batch["target"]) + net.l2_penalty()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if epoch:
+            times.append(time.perf_counter() - start)
+            ratio = padding_ratio(seen, lengths)
+    return times, ratio
 
 
 def main() -> None:
@@ -42,73 +109,16 @@ def main() -> None:
     cli.add_argument("--threads", type=int, default=1)
     cli.add_argument("--seed", type=int, default=0)
     args = cli.parse_args()
-
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-    from torch.utils.data import DataLoader
-
-    from mmfa.datamodules.collate import collate
-    from mmfa.datamodules.sampler import BucketBatchSampler, padding_ratio
-    from mmfa.models.network import MMFANetwork
-
     torch.set_num_threads(args.threads)
     bs = args.batch_size
 
-    def frames(seconds: list[float]) -> np.ndarray:
-        return np.array([(int(s * 16000) - 1600) // 800 + 1 for s in seconds])
-
-    # (c) padded / real frames, averaged over 5 epochs, on an IEMOCAP-sized corpus.
     lengths = frames(iemocap_like_seconds(args.ratio_utterances, args.seed))
-    random_ratios, bucket_ratios = [], []
-    bucket = BucketBatchSampler(None, bs, lengths=lengths, seed=args.seed)
-    for epoch in range(5):
-        gen = torch.Generator().manual_seed(args.seed + epoch)
-        loader = DataLoader(
-            range(len(lengths)), batch_size=bs, shuffle=True, drop_last=True, generator=gen
-        )
-        random_ratios.append(padding_ratio([b.tolist() for b in loader], lengths))
-        bucket.set_epoch(epoch)
-        bucket_ratios.append(padding_ratio(list(bucket), lengths))
-    ratio_random, ratio_bucket = statistics.mean(random_ratios), statistics.mean(bucket_ratios)
+    ratio_random, ratio_bucket = padding_ratios(lengths, bs, args.seed)
     print(f"(c) padded/real frames, {len(lengths)} utterances, batch {bs}: random "
           f"{ratio_random:.3f}, bucketed {ratio_bucket:.3f}", file=sys.stderr)  # fmt: skip
 
-    # (d) epoch time of the MMFA-RNN on random features of these shapes.
-    seconds = iemocap_like_seconds(args.utterances, args.seed + 1)
-    rng = np.random.default_rng(args.seed)
-    samples = [
-        {
-            "audio": rng.standard_normal((t, 39)).astype(np.float32),
-            "text": rng.standard_normal((max(1, round(2.5 * s)), 384)).astype(np.float32),
-            "target": int(rng.integers(4)),
-            "index": i,
-        }
-        for i, (s, t) in enumerate(zip(seconds, frames(seconds), strict=True))
-    ]
+    samples = random_features(iemocap_like_seconds(args.utterances, args.seed + 1), args.seed)
     train_lengths = [len(x["audio"]) for x in samples]
-
-    def epochs(make_loader: object) -> tuple[list[float], float]:
-        torch.manual_seed(args.seed)
-        net = MMFANetwork(39, 384, 4)
-        opt = torch.optim.SGD(net.parameters(), lr=1e-3)
-        net.train()
-        times, ratio = [], 0.0
-        for epoch in range(args.epochs + 1):  # epoch 0 warms up
-            loader = make_loader(epoch)  # type: ignore[operator]
-            start = time.perf_counter()
-            seen = []
-            for batch in loader:
-                seen.append(batch["index"].tolist())
-                logits = net(batch["audio"], batch["audio_mask"], batch["text"], batch["text_mask"])
-                loss = F.cross_entropy(logits, batch["target"]) + net.l2_penalty()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            if epoch:
-                times.append(time.perf_counter() - start)
-                ratio = padding_ratio(seen, train_lengths)
-        return times, ratio
 
     def random_loader(epoch: int) -> DataLoader:
         gen = torch.Generator().manual_seed(args.seed + epoch)
@@ -123,9 +133,9 @@ def main() -> None:
         return DataLoader(samples, batch_sampler=train_bucket, collate_fn=collate)
 
     load = load_average()
-    t_random, r_random = epochs(random_loader)
+    t_random, r_random = time_epochs(random_loader, train_lengths, args.epochs, args.seed)
     print(f"(d) random: {t_random} s/epoch", file=sys.stderr)
-    t_bucket, r_bucket = epochs(bucket_loader)
+    t_bucket, r_bucket = time_epochs(bucket_loader, train_lengths, args.epochs, args.seed)
     print(f"(d) bucketed: {t_bucket} s/epoch", file=sys.stderr)
     med_random, med_bucket = statistics.median(t_random), statistics.median(t_bucket)
 

@@ -28,7 +28,104 @@ import statistics
 import sys
 import time
 
+import numpy as np
+import torch
+import torch.nn.functional as F
 from common import command_line, parser, write_result
+from torch.utils.data import DataLoader
+
+from mmfa.datamodules.collate import collate
+from mmfa.datamodules.sampler import BucketBatchSampler
+from mmfa.features.torch_mfcc import TorchMFCCExtractor
+from mmfa.models.network import MMFANetwork
+
+
+def clock(dev: torch.device) -> float:
+    """``time.perf_counter()`` once the device's queued work has finished."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    return time.perf_counter()
+
+
+def iemocap_like_seconds(rng: np.random.Generator, utterances: int, hours: float) -> np.ndarray:
+    """IEMOCAP-like utterance lengths (log-normal, 0.5-30 s) scaled to ``hours`` in total."""
+    seconds = np.clip(rng.lognormal(np.log(3.5), 0.65, utterances), 0.5, 30.0)
+    return np.clip(seconds * hours * 3600 / seconds.sum(), 0.5, 30.0)
+
+
+def extract(
+    seconds: np.ndarray, dev: torch.device, chunk_seconds: float, seed: int
+) -> tuple[list[torch.Tensor], float]:
+    """Synthesise speech-like signals on the device, chunk by chunk, and time their MFCCs only."""
+    gen = torch.Generator(device=dev).manual_seed(seed)
+
+    def synthesise(duration: float) -> torch.Tensor:
+        n = int(duration * 16000)
+        t = torch.arange(n, device=dev, dtype=torch.float32) / 16000
+        f0 = 90.0 + 160.0 * torch.rand((), device=dev, generator=gen)
+        x = sum(torch.sin(2 * torch.pi * k * f0 * t + 0.3 * k) / k for k in range(1, 7))
+        x = x * (0.6 + 0.4 * torch.sin(2 * torch.pi * 4.0 * t))
+        x = x + 0.05 * torch.randn(n, device=dev, generator=gen)
+        return 0.5 * x / x.abs().max()
+
+    extractor = TorchMFCCExtractor(device=str(dev))
+    with torch.inference_mode():
+        extractor.compute([synthesise(1.0)])  # warm-up: kernels, FFT plans
+    audio: list[torch.Tensor] = []
+    extract_s, start_i = 0.0, 0
+    while start_i < len(seconds):
+        stop_i, acc = start_i, 0.0
+        while stop_i < len(seconds) and (acc < chunk_seconds or stop_i == start_i):
+            acc += seconds[stop_i]
+            stop_i += 1
+        with torch.inference_mode():
+            signals = [synthesise(float(s)) for s in seconds[start_i:stop_i]]
+            t0 = clock(dev)
+            feats = extractor.compute(signals)
+            extract_s += clock(dev) - t0
+        audio.extend(f.to("cpu") for f in feats)
+        start_i = stop_i
+    return audio, extract_s
+
+
+def train_and_evaluate(
+    samples: list[dict], dev: torch.device, batch_size: int, epochs: int, seed: int
+) -> tuple[list[float], float]:
+    """Seconds of each timed training epoch (bucketed batches) and of one evaluation pass."""
+    lengths = [len(x["audio"]) for x in samples]
+    sampler = BucketBatchSampler(None, batch_size, lengths=lengths, seed=seed)
+    loader = DataLoader(samples, batch_sampler=sampler, collate_fn=collate)
+    torch.manual_seed(seed)
+    net = MMFANetwork(39, 384, 4).to(dev)
+    opt = torch.optim.SGD(net.parameters(), lr=1e-3)
+
+    def to_dev(batch: dict) -> list[torch.Tensor]:
+        keys = ("audio", "audio_mask", "text", "text_mask", "target")
+        return [batch[k].to(dev, non_blocking=True) for k in keys]
+
+    epoch_s = []
+    for epoch in range(epochs + 1):  # epoch 0 warms up (cuDNN, allocator)
+        sampler.set_epoch(epoch)
+        net.train()
+        t0 = clock(dev)
+        for batch in loader:
+            a, am, t, tm, y = to_dev(batch)
+            loss = F.cross_entropy(net(a, am, t, tm), y) + net.l2_penalty()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if epoch:
+            epoch_s.append(clock(dev) - t0)
+            print(f"epoch {epoch}: {epoch_s[-1]:.2f} s", file=sys.stderr)
+
+    net.eval()
+    eval_loader = DataLoader(samples, batch_size=batch_size, collate_fn=collate)
+    t0 = clock(dev)
+    with torch.inference_mode():
+        for batch in eval_loader:
+            a, am, t, tm, _ = to_dev(batch)
+            net(a, am, t, tm)
+    return epoch_s, clock(dev) - t0
 
 
 def main() -> None:
@@ -44,69 +141,21 @@ def main() -> None:
     cli.add_argument("--seed", type=int, default=0)
     args = cli.parse_args()
 
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-    from torch.utils.data import DataLoader
-
-    from mmfa.datamodules.collate import collate
-    from mmfa.datamodules.sampler import BucketBatchSampler
-    from mmfa.features.torch_mfcc import TorchMFCCExtractor
-    from mmfa.models.network import MMFANetwork
-
     device = args.device or "cuda"
     if device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit("no CUDA device: run on a GPU machine, or pass --device cpu for a dry run")
     dev = torch.device(device)
     cuda = dev.type == "cuda"
 
-    def sync() -> None:
-        if cuda:
-            torch.cuda.synchronize(dev)
-
-    # -- the corpus: IEMOCAP-like lengths scaled to the requested total ------------------------
     rng = np.random.default_rng(args.seed)
-    seconds = np.clip(rng.lognormal(np.log(3.5), 0.65, args.utterances), 0.5, 30.0)
-    seconds = np.clip(seconds * args.hours * 3600 / seconds.sum(), 0.5, 30.0)
+    seconds = iemocap_like_seconds(rng, args.utterances, args.hours)
     total_s = float(seconds.sum())
     print(
         f"corpus: {args.utterances} utterances, {total_s / 3600:.2f} h, "
         f"{seconds.min():.1f}-{seconds.max():.1f} s, device {dev}",
         file=sys.stderr,
     )
-
-    gen = torch.Generator(device=dev).manual_seed(args.seed)
-
-    def synthesise(duration: float) -> torch.Tensor:
-        n = int(duration * 16000)
-        t = torch.arange(n, device=dev, dtype=torch.float32) / 16000
-        f0 = 90.0 + 160.0 * torch.rand((), device=dev, generator=gen)
-        x = sum(torch.sin(2 * torch.pi * k * f0 * t + 0.3 * k) / k for k in range(1, 7))
-        x = x * (0.6 + 0.4 * torch.sin(2 * torch.pi * 4.0 * t))
-        x = x + 0.05 * torch.randn(n, device=dev, generator=gen)
-        return 0.5 * x / x.abs().max()
-
-    # -- extraction on the device ----------------------------------------------------------------
-    extractor = TorchMFCCExtractor(device=device)
-    with torch.inference_mode():
-        extractor.compute([synthesise(1.0)])  # warm-up: kernels, FFT plans
-    audio: list[torch.Tensor] = []
-    extract_s, start_i = 0.0, 0
-    while start_i < len(seconds):
-        stop_i, acc = start_i, 0.0
-        while stop_i < len(seconds) and (acc < args.chunk_seconds or stop_i == start_i):
-            acc += seconds[stop_i]
-            stop_i += 1
-        with torch.inference_mode():
-            signals = [synthesise(float(s)) for s in seconds[start_i:stop_i]]
-            sync()
-            t0 = time.perf_counter()
-            feats = extractor.compute(signals)
-            sync()
-            extract_s += time.perf_counter() - t0
-        audio.extend(f.to("cpu") for f in feats)
-        start_i = stop_i
-    del signals
+    audio, extract_s = extract(seconds, dev, args.chunk_seconds, args.seed)
     extract_uts = len(audio) / extract_s
     print(
         f"extraction: {extract_s:.2f} s, {extract_uts:.0f} utterances/s, "
@@ -114,8 +163,7 @@ def main() -> None:
         file=sys.stderr,
     )
 
-    # -- training on the device --------------------------------------------------------------------
-    samples = [
+    samples = [  # random 384-dim word vectors (MiniLM size), 2.5 words per second
         {
             "audio": a.numpy(),
             "text": rng.standard_normal((max(1, round(2.5 * s)), 384)).astype(np.float32),
@@ -124,47 +172,10 @@ def main() -> None:
         }
         for i, (a, s) in enumerate(zip(audio, seconds, strict=True))
     ]
-    lengths = [len(x["audio"]) for x in samples]
-    sampler = BucketBatchSampler(None, args.batch_size, lengths=lengths, seed=args.seed)
-    loader = DataLoader(samples, batch_sampler=sampler, collate_fn=collate)
-    torch.manual_seed(args.seed)
-    net = MMFANetwork(39, 384, 4).to(dev)
-    opt = torch.optim.SGD(net.parameters(), lr=1e-3)
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
-
-    def to_dev(batch: dict) -> list[torch.Tensor]:
-        keys = ("audio", "audio_mask", "text", "text_mask", "target")
-        return [batch[k].to(dev, non_blocking=True) for k in keys]
-
-    epoch_s = []
-    for epoch in range(args.epochs + 1):  # epoch 0 warms up (cuDNN, allocator)
-        sampler.set_epoch(epoch)
-        net.train()
-        sync()
-        t0 = time.perf_counter()
-        for batch in loader:
-            a, am, t, tm, y = to_dev(batch)
-            loss = F.cross_entropy(net(a, am, t, tm), y) + net.l2_penalty()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        sync()
-        if epoch:
-            epoch_s.append(time.perf_counter() - t0)
-            print(f"epoch {epoch}: {epoch_s[-1]:.2f} s", file=sys.stderr)
+    epoch_s, eval_s = train_and_evaluate(samples, dev, args.batch_size, args.epochs, args.seed)
     train_epoch = statistics.median(epoch_s)
-
-    net.eval()
-    eval_loader = DataLoader(samples, batch_size=args.batch_size, collate_fn=collate)
-    sync()
-    t0 = time.perf_counter()
-    with torch.inference_mode():
-        for batch in eval_loader:
-            a, am, t, tm, _ = to_dev(batch)
-            net(a, am, t, tm)
-    sync()
-    eval_s = time.perf_counter() - t0
     peak = torch.cuda.max_memory_allocated(dev) if cuda else None
 
     n = len(samples)
