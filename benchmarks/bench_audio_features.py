@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from common import best_of, command_line, parser, write_result
+from common import best_of, command_line, frames_of, parser, write_result
 
 
 def main() -> None:
@@ -25,7 +25,6 @@ def main() -> None:
     cli.add_argument("--repeats", type=int, default=3, help="best of N timings")
     args = cli.parse_args()
 
-    import numpy as np
     import opensmile
 
     from mmfa.features.audio import CONFIG_PATH, FEATURE_LEVEL, AudioJob, MFCCExtractor
@@ -49,13 +48,8 @@ def main() -> None:
 
         # (ii) mmfa: a fresh extractor each repeat, so pool start-up and Smile build count.
         def mmfa_parallel() -> int:
-            frames = 0
-            for _, out in MFCCExtractor().extract_many(
-                jobs, num_workers=args.workers, progress=False
-            ):
-                assert isinstance(out, np.ndarray), out
-                frames += len(out)
-            return frames
+            extracted = MFCCExtractor().extract_many(jobs, num_workers=args.workers, progress=False)
+            return frames_of(extracted)
 
         rows = []
         for name, fn in [

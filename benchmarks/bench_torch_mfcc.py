@@ -24,10 +24,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+import opensmile
+import soundfile as sf
+import torch
 from common import (
+    Timing,
     audio_files,
     best_of,
     command_line,
+    frames_of,
     load_average,
     parser,
     shared_data,
@@ -35,11 +41,58 @@ from common import (
     write_result,
 )
 
+from mmfa.features.audio import CONFIG_PATH, FEATURE_LEVEL, MFCCExtractor
+from mmfa.features.frontend import AudioJob
+from mmfa.features.torch_mfcc import TorchMFCCExtractor
+
+
+def time_methods(files: list[Path], threads: int, device: str, repeats: int) -> list[Timing]:
+    """(i)-(iii), best of ``repeats`` each: wall and CPU seconds, and the frames they made."""
+    jobs = [AudioJob(i, p.stem, p) for i, p in enumerate(files)]
+    smile = opensmile.Smile(feature_set=str(CONFIG_PATH), feature_level=FEATURE_LEVEL)
+    smile.process_file(str(files[0]))  # warm-up: library load, page cache
+
+    def baseline() -> int:
+        return sum(len(smile.process_file(str(p))) for p in files)
+
+    def opensmile_pool() -> int:
+        return frames_of(MFCCExtractor().extract_many(jobs, num_workers=threads, progress=False))
+
+    def torch_mfcc(torch_threads: int, readers: int) -> int:
+        torch.set_num_threads(torch_threads)
+        ext = TorchMFCCExtractor(device=device)
+        frames = frames_of(ext.extract_many(jobs, num_workers=readers, progress=False))
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return frames
+
+    torch_mfcc(threads, 1)  # warm-up: torch kernels, FFT plans
+    return [
+        best_of(repeats, baseline),
+        best_of(repeats, opensmile_pool),
+        # 2 CPU threads in all: torch computes on one while a reader thread decodes files
+        best_of(repeats, lambda: torch_mfcc(1, 1)),
+        best_of(repeats, lambda: torch_mfcc(threads, 1)),
+    ]
+
+
+def parities(files: list[Path], device: str) -> tuple[dict, dict]:
+    """Parity on every file, normalised (what the model sees) and unnormalised."""
+    reference, ours, ref_raw, ours_raw = [], [], [], []
+    o_norm, o_raw = MFCCExtractor(), MFCCExtractor(normalise=False)
+    t_norm = TorchMFCCExtractor(device=device)
+    t_raw = TorchMFCCExtractor(normalise=False, device=device)
+    for p in files:
+        reference.append(o_norm.from_file(p, utterance_id=p.stem))
+        ours.append(t_norm.from_file(p, utterance_id=p.stem))
+        ref_raw.append(o_raw.from_file(p, utterance_id=p.stem))
+        ours_raw.append(t_raw.from_file(p, utterance_id=p.stem))
+    assert all(a.shape == b.shape for a, b in zip(ours, reference, strict=True)), "shape mismatch"
+    return parity(ours, reference), parity(ours_raw, ref_raw)
+
 
 def parity(ours: list, ref: list) -> dict:
     """Per-coefficient correlation and max |diff| over all frames and over non-silent frames."""
-    import numpy as np
-
     a, b = np.concatenate(ours).astype(np.float64), np.concatenate(ref).astype(np.float64)
     # Non-silent: log-energy (column 0, before normalisation it is log sum x^2 in int16 units)
     # within 60 dB (ln 10^6 = 13.8) of the utterance's loudest frame. Normalisation subtracts
@@ -77,63 +130,24 @@ def main() -> None:
     cli.add_argument("--repeats", type=int, default=3, help="best of N timings")
     cli.add_argument("--device", default="cpu")
     args = cli.parse_args()
-
     root = args.root.resolve()
     files = audio_files(root)[: args.limit or None]
     if skip_without(files, "wav/flac files", args.root, "--root"):
         return
 
-    import numpy as np
-    import opensmile
-    import soundfile as sf
-    import torch
-
-    from mmfa.features.audio import CONFIG_PATH, FEATURE_LEVEL, MFCCExtractor
-    from mmfa.features.frontend import AudioJob
-    from mmfa.features.torch_mfcc import TorchMFCCExtractor
-
     torch.set_num_threads(args.threads)
-    jobs = [AudioJob(i, p.stem, p) for i, p in enumerate(files)]
     audio_s = sum(sf.info(str(p)).duration for p in files)
     load = load_average()
-
-    smile = opensmile.Smile(feature_set=str(CONFIG_PATH), feature_level=FEATURE_LEVEL)
-    smile.process_file(str(files[0]))  # warm-up: library load, page cache
-
-    def baseline() -> int:
-        return sum(len(smile.process_file(str(p))) for p in files)
-
-    def opensmile_pool() -> int:
-        frames = 0
-        for _, out in MFCCExtractor().extract_many(jobs, num_workers=args.threads, progress=False):
-            assert isinstance(out, np.ndarray), out
-            frames += len(out)
-        return frames
-
-    def torch_mfcc(threads: int, readers: int) -> int:
-        torch.set_num_threads(threads)
-        frames = 0
-        ext = TorchMFCCExtractor(device=args.device)
-        for _, out in ext.extract_many(jobs, num_workers=readers, progress=False):
-            assert isinstance(out, np.ndarray), out
-            frames += len(out)
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        return frames
-
-    torch_mfcc(args.threads, 1)  # warm-up: torch kernels, FFT plans
+    names = [
+        "opensmile process_file loop (1 process)",
+        f"MFCCExtractor.extract_many ({args.threads} processes)",
+        "TorchMFCCExtractor.extract_many (1 torch + 1 reader thread)",
+        f"TorchMFCCExtractor.extract_many ({args.threads} torch + 1 reader, {args.device})",
+    ]
     rows = []
-    for name, fn in [
-        ("opensmile process_file loop (1 process)", baseline),
-        (f"MFCCExtractor.extract_many ({args.threads} processes)", opensmile_pool),
-        # 2 CPU threads in all: torch computes on one while a reader thread decodes files
-        ("TorchMFCCExtractor.extract_many (1 torch + 1 reader thread)", lambda: torch_mfcc(1, 1)),
-        (
-            f"TorchMFCCExtractor.extract_many ({args.threads} torch + 1 reader, {args.device})",
-            lambda: torch_mfcc(args.threads, 1),
-        ),
-    ]:
-        timing = best_of(args.repeats, fn)
+    for name, timing in zip(
+        names, time_methods(files, args.threads, args.device, args.repeats), strict=True
+    ):
         rows.append(
             {
                 "method": name,
@@ -148,20 +162,7 @@ def main() -> None:
         )
         rate = rows[-1]["audio_s_per_s"]
         print(f"{name}: {timing.seconds:.3f} s, {rate:.0f} s of audio / s", file=sys.stderr)
-
-    # Parity on every file, unnormalised and normalised (normalisation is what the model sees).
-    reference, ours, ref_raw, ours_raw = [], [], [], []
-    o_norm, o_raw = MFCCExtractor(), MFCCExtractor(normalise=False)
-    t_norm = TorchMFCCExtractor(device=args.device)
-    t_raw = TorchMFCCExtractor(normalise=False, device=args.device)
-    for p in files:
-        reference.append(o_norm.from_file(p, utterance_id=p.stem))
-        ours.append(t_norm.from_file(p, utterance_id=p.stem))
-        ref_raw.append(o_raw.from_file(p, utterance_id=p.stem))
-        ours_raw.append(t_raw.from_file(p, utterance_id=p.stem))
-    assert all(a.shape == b.shape for a, b in zip(ours, reference, strict=True)), "shape mismatch"
-    par = parity(ours, reference)
-    par_raw = parity(ours_raw, ref_raw)
+    par, par_raw = parities(files, args.device)
 
     base = rows[0]["audio_s_per_s"]
     ratio_torch = rows[3]["audio_s_per_s"] / base

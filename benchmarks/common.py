@@ -14,7 +14,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -100,6 +100,17 @@ def best_of(repeats: int, fn: Callable[[], T]) -> Timing[T]:
         best = min(best, time.perf_counter() - start)
         best_cpu = min(best_cpu, cpu_seconds() - cpu)
     return Timing(best, best_cpu, value)
+
+
+def frames_of(extracted: Iterable[tuple[Any, Any]]) -> int:
+    """Frames of all the features an ``extract_many`` yields (each must be an array)."""
+    import numpy as np
+
+    frames = 0
+    for _, out in extracted:
+        assert isinstance(out, np.ndarray), out  # an extraction error, not features
+        frames += len(out)
+    return frames
 
 
 def relative(path: str | Path) -> str:
