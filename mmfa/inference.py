@@ -51,6 +51,9 @@ class Prediction:
     prediction: str
     scores: dict[str, float]
     modalities: tuple[str, ...]
+    #: Seconds into the recording, for windows of a long one (:meth:`predict_windows`).
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass
@@ -273,6 +276,63 @@ class EmotionRecognizer:
         run.skipped = sorted([*early.values(), *run.skipped], key=lambda s: order[s.id])
         return run
 
+    def predict_windows(
+        self,
+        path: str | Path,
+        *,
+        window: float,
+        hop: float | None = None,
+        speaker: str | None = None,
+        progress: bool = False,
+    ) -> tuple[list[Prediction], Prediction]:
+        """Predict a long recording in windows, and the whole recording from them.
+
+        Args:
+            path: the recording (wav, flac, ogg are read window by window: memory stays bounded).
+            window: window length in seconds.
+            hop: seconds between window starts (default: ``window``).
+            speaker: who speaks (None: unknown, see :meth:`predict`).
+            progress: show progress bars.
+
+        Returns:
+            The windows' predictions (with ``start``/``end``) and the recording's: scores
+            averaged over the windows, weighted by their length.
+
+        Raises:
+            BadInputError: the recording cannot be read.
+            ConfigError: the model needs transcripts (they cannot be cut into windows).
+        """
+        from mmfa.datamodules.inputs import Inputs, segments, summarise
+
+        if "text" in self.modalities and not self.tolerates_missing:
+            raise ConfigError(
+                "predict_windows cuts the audio, and transcripts cannot be cut with it; this "
+                "model needs text: use an audio-only model or one trained with modality dropout"
+            )
+        utt = Utterance(
+            id=str(path), audio_path=Path(path), text="", label=0, speaker=speaker or ""
+        )
+        parts = segments(Inputs([utt], [None]), window, hop or window)
+        run = self.predict_utterances(parts.utterances, progress=progress)
+        if not run.predictions:
+            s = run.skipped[0]
+            raise BadInputError(s.id, s.reason, s.detail)
+        columns = self.problem.score_columns(self.class_names)
+
+        def predicted(scores: list[float]) -> str:
+            return self.problem.predicted(np.asarray([scores]), self.class_names)[0]
+
+        whole = summarise(run.rows, columns, predicted)[0]
+        summary = Prediction(
+            id=str(path),
+            prediction=str(whole["prediction"]),
+            scores={c.removeprefix("score_"): float(whole[c]) for c in columns},
+            modalities=run.predictions[0].modalities,
+            start=0.0,
+            end=float(whole["seconds"]),
+        )
+        return run.predictions, summary
+
     def predict_utterances(
         self,
         utterances: Sequence[Utterance],
@@ -302,8 +362,8 @@ class EmotionRecognizer:
 
         datamodule = UtteranceDataModule(
             utterances,
-            audio=self.audio if "audio" in self.modalities else None,
-            text=self.text if "text" in self.modalities else None,
+            audio=self.audio,
+            text=self.text,
             preparation=self.preparation,
             modalities=self.modalities,
             tolerates_missing=self.tolerates_missing,
@@ -364,6 +424,8 @@ class EmotionRecognizer:
             prediction=row["prediction"],
             scores={c.removeprefix("score_"): float(row[c]) for c in columns},
             modalities=tuple(row["modalities"].split("+")) if row["modalities"] else (),
+            start=row.get("start"),
+            end=row.get("end"),
         )
 
 

@@ -95,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
         "folder or a model in the local Hugging Face cache)",
     )
     inputs.add_argument("--cache_dir", default=None, help="feature cache (default: mmfa's)")
+    long = parser.add_argument_group("long recordings")
+    long.add_argument(
+        "--window",
+        type=float,
+        metavar="S",
+        help="predict windows of S seconds (rows with start/end) and a per-recording summary "
+        "(<out stem>.summary.csv); without it a recording is read up to the model's clip cap",
+    )
+    long.add_argument("--hop", type=float, metavar="S", help="window start every S s (default S)")
     return parser
 
 
@@ -121,6 +130,12 @@ def predict_main(argv: list[str]) -> Path | None:
         )
     else:
         inputs = config_inputs(args.config, overrides, args.split)
+    if args.hop is not None and args.window is None:
+        parser.error("--hop needs --window")
+    if args.window is not None:
+        from mmfa.datamodules.inputs import segments
+
+        inputs = segments(inputs, args.window, args.hop or args.window)
     model = args.ckpt_path or args.model
     skipped_out = check_out(args.out, model, args.input or [], inputs)
     options = {"device": args.device, "cache_dir": args.cache_dir, "batch_size": args.batch_size}
@@ -131,6 +146,13 @@ def predict_main(argv: list[str]) -> Path | None:
     else:
         recognizer = EmotionRecognizer.from_pretrained(args.model, **options)
     utterances = inputs.utterances
+    if args.window is not None and "text" in recognizer.modalities:
+        if not recognizer.tolerates_missing:
+            raise ConfigError(
+                "--window cuts the audio, and transcripts cannot be cut with it; this model "
+                "needs text. Use an audio-only model (AudioOnly) or one trained with "
+                "model.modality_dropout > 0"
+            )
     if args.transcribe:
         utterances = _transcribe(utterances, args.transcribe, args.device)
     log.info("predicting %d inputs with %s", len(utterances), model)
@@ -141,10 +163,31 @@ def predict_main(argv: list[str]) -> Path | None:
         skipped_out=skipped_out,
         progress=args.out is not None,
     )
+    shown = run.rows
+    if args.window is not None:
+        from mmfa.callbacks.predictions import write_rows
+
+        shown = summary_of(recognizer, run.rows)
+        if args.out is not None:
+            write_rows(args.out.with_name(f"{args.out.stem}.summary{args.out.suffix}"), shown)
     if args.out is None:
-        print(console_table(run.rows, run.skipped))
+        print(console_table(shown, run.skipped))
     _print_metrics(recognizer, run.rows)
     return args.out
+
+
+def summary_of(recognizer: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-recording rows from the windows' rows (scores averaged over time)."""
+    import numpy as np
+
+    from mmfa.datamodules.inputs import summarise
+
+    columns = recognizer.problem.score_columns(recognizer.class_names)
+
+    def predicted(scores: list[float]) -> str:
+        return recognizer.problem.predicted(np.asarray([scores]), recognizer.class_names)[0]
+
+    return summarise(rows, columns, predicted)
 
 
 def check_out(out: Path | None, ckpt_path: str, given: list[str], inputs: Any) -> Path | None:
@@ -169,7 +212,8 @@ def check_out(out: Path | None, ckpt_path: str, given: list[str], inputs: Any) -
     model = Path(ckpt_path)
     if "://" not in str(ckpt_path):
         protected |= {model.resolve(), *(f.resolve() for f in model.glob("*") if model.is_dir())}
-    for target in (out, skipped):
+    summary = out.with_name(f"{out.stem}.summary{out.suffix}")
+    for target in (out, skipped, summary):
         if target.resolve() in protected:
             raise ConfigError(
                 f"--out {out} would overwrite {target} (an input or the model); choose another "

@@ -12,8 +12,9 @@ Columns (from :mod:`mmfa.problem`):
 - test: ``id``, the target column(s), the score column(s)
   (multiclass ``target, score_<class>...``; multilabel ``target_<label>..., score_<label>...``;
   regression ``target, score``);
-- predict: ``id, path, text, prediction``, ``label`` when the inputs gave gold labels, the score
-  column(s), then ``modalities`` (what the model used: ``audio+text``, ``audio`` or ``text``).
+- predict: ``id, path, text``, ``start, end`` (seconds) for windows of long recordings,
+  ``prediction``, ``label`` when the inputs gave gold labels, the score column(s), then
+  ``modalities`` (what the model used: ``audio+text``, ``audio`` or ``text``).
   ``mmfa predict --out FILE`` writes it as CSV or, for a ``.jsonl`` name, as JSON lines.
 """
 
@@ -136,22 +137,7 @@ class PredictionWriter(BasePredictionWriter):
 
     def _write_predict(self, trainer: L.Trainer, rows: list[dict[str, Any]]) -> Path:
         path = Path(self.predict_file) if self.predict_file else self.folder(trainer) / PREDICT_FILE
-        if path.suffix.lower() == ".jsonl":
-            return self._write_jsonl(path, rows)
-        header = list(rows[0]) if rows else ["id"]
-        return self._write(path, header, [[_cell(v) for v in r.values()] for r in rows])
-
-    @staticmethod
-    def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                plain = {k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()}
-                handle.write(json.dumps(plain, ensure_ascii=False) + "\n")
-        tmp.replace(path)
-        log.info("%d predictions written to %s", len(rows), path)
-        return path
+        return write_rows(path, rows)
 
     @staticmethod
     def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
@@ -176,6 +162,7 @@ def predict_rows(
     utterances = datamodule.utterances
     labels = getattr(datamodule, "labels", None) or [None] * len(utterances)
     with_labels = any(labels[pos] is not None for pos in index)
+    segmented = any(utterances[pos].start is not None for pos in index)
     predicted = problem.predicted(scores.numpy(), names)
     score_columns = problem.score_columns(names)
     rows = []
@@ -185,8 +172,10 @@ def predict_rows(
             "id": utt.id,
             "path": "" if utt.audio_path is None else str(utt.audio_path),
             "text": utt.text,
-            "prediction": predicted[i],
         }
+        if segmented:  # a long recording cut into windows (mmfa predict --window)
+            row["start"], row["end"] = utt.start, utt.end
+        row["prediction"] = predicted[i]
         if with_labels:
             row["label"] = labels[pos] if labels[pos] is not None else ""
         values = scores[i].reshape(-1).tolist()
@@ -194,6 +183,24 @@ def predict_rows(
         row["modalities"] = modalities[i]
         rows.append(row)
     return rows
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Prediction rows as CSV, or as JSON lines for a ``.jsonl`` name; scores to 6 decimals."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        if path.suffix.lower() == ".jsonl":
+            for row in rows:
+                plain = {k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()}
+                handle.write(json.dumps(plain, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.writer(handle)
+            writer.writerow(list(rows[0]) if rows else ["id"])
+            writer.writerows([[_cell(v) for v in r.values()] for r in rows])
+    tmp.replace(path)  # readers never see a half-written file
+    log.info("%d rows written to %s", len(rows), path)
+    return path
 
 
 def _cell(value: Any) -> Any:

@@ -21,7 +21,8 @@ import csv
 import io
 import json
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mmfa.errors import ConfigError
@@ -153,3 +154,90 @@ def _read_manifest(path: Path, speaker: str | None, from_folder: bool) -> Inputs
         label = row.get("label")
         labels.append(str(label) if label not in (None, "") else None)
     return Inputs(utterances, labels)
+
+
+def segments(inputs: Inputs, window: float, hop: float) -> Inputs:
+    """Cut every audio input into windows of ``window`` seconds every ``hop`` seconds.
+
+    Segment ids are ``<id>@<start>-<end>`` (seconds, one decimal); ``group`` keeps the input's
+    id for the recording-level summary. Only the segment's samples are read when its features
+    are extracted (wav, flac and ogg seek), so a recording of hours needs no more memory than
+    one window. Transcripts cannot be cut: segments carry none.
+
+    Raises:
+        ConfigError: a window or hop that is not positive, or an unreadable recording.
+    """
+    from mmfa.errors import BadInputError
+    from mmfa.features.audio_io import audio_duration
+
+    if not (window > 0 and hop > 0):
+        raise ConfigError(f"--window {window} --hop {hop}: both must be positive seconds")
+    out: list[Utterance] = []
+    labels: list[str | None] = []
+    for utt, label in zip(inputs.utterances, inputs.labels, strict=True):
+        if utt.audio_path is None:
+            continue
+        try:
+            total = audio_duration(Path(utt.audio_path), utterance_id=utt.id)
+        except BadInputError:
+            out.append(replace(utt, group=utt.id, text=""))  # skipped later, with its reason
+            labels.append(label)
+            continue
+        start = 0.0
+        while True:
+            end = min(start + window, total)
+            out.append(
+                replace(
+                    utt,
+                    id=f"{utt.id}@{start:.1f}-{end:.1f}",
+                    start=start,
+                    end=end,
+                    group=utt.id,
+                    text="",
+                )
+            )
+            labels.append(label)
+            if end >= total:
+                break
+            start += hop
+    return Inputs(out, labels)
+
+
+def summarise(
+    rows: list[dict[str, object]],
+    score_columns: list[str],
+    predicted: Callable[[list[float]], str],
+) -> list[dict[str, object]]:
+    """One row per recording from its segments' rows: scores averaged, weighted by duration.
+
+    Args:
+        rows: segment rows as ``mmfa predict`` writes them (``id``, ``start``, ``end``, scores).
+        score_columns: the score columns to average.
+        predicted: the prediction of mean scores (the problem's: top class, labels, value).
+
+    Returns:
+        ``id, path, segments, seconds, prediction`` and the mean score columns, in the order the
+        recordings first appear.
+    """
+    groups: dict[str, list[dict[str, object]]] = {}
+    for row in rows:
+        groups.setdefault(str(row["id"]).rsplit("@", 1)[0], []).append(row)
+    summary = []
+    for uid, members in groups.items():
+        weights = [float(m["end"]) - float(m["start"]) for m in members]  # type: ignore[arg-type]
+        total = sum(weights) or 1.0
+        means = {
+            c: sum(w * float(m[c]) for w, m in zip(weights, members, strict=True)) / total  # type: ignore[arg-type]
+            for c in score_columns
+        }
+        summary.append(
+            {
+                "id": uid,
+                "path": members[0]["path"],
+                "segments": len(members),
+                "seconds": round(max(float(m["end"]) for m in members), 3),  # type: ignore[arg-type]
+                "prediction": predicted([means[c] for c in score_columns]),
+                **means,
+            }
+        )
+    return summary

@@ -49,8 +49,9 @@ class UtteranceDataModule(L.LightningDataModule):
     Args:
         utterances: the inputs, in output order (``label`` is ignored; ``speaker`` ``""`` means
             unknown).
-        audio: the model's audio front-end (None: the model uses no audio).
-        text: the model's text front-end (None: the model uses no text).
+        audio: the audio front-end the model was trained with (None: none); features are
+            extracted only for the modalities in ``modalities``.
+        text: the text front-end the model was trained with (None: none).
         preparation: the model's audio preparation (None: features as extracted).
         modalities: what the model's fusion reads.
         tolerates_missing: the model was trained with modality dropout and can predict from the
@@ -192,6 +193,8 @@ class UtteranceDataModule(L.LightningDataModule):
             self.text if modality == "text" else None,
             on_bad_input="skip",
             progress=self.progress,
+            cap_hint="to predict all of a long recording, cut it into windows: mmfa predict "
+            "--window S --hop S (Python: EmotionRecognizer.predict_windows)",
         )
         subset = [self.utterances[i] for i in positions]
         signals = {local: self.signals[i] for local, i in enumerate(positions) if i in self.signals}

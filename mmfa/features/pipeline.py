@@ -78,6 +78,7 @@ class FeaturePipeline:
         num_workers: processes for audio extraction (``None``: all cores).
         on_bad_input: ``"skip"`` counts and reports bad utterances; ``"error"`` raises the first.
         progress: show progress bars while extracting.
+        cap_hint: what the user can do about clips cut to the front-end's cap (logged).
     """
 
     def __init__(
@@ -89,12 +90,14 @@ class FeaturePipeline:
         num_workers: int | None = None,
         on_bad_input: BadInputPolicy = "skip",
         progress: bool = True,
+        cap_hint: str = "set data.max_clip_seconds (or the front-end's max_seconds) to change it",
     ) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.audio, self.text = audio, text
         self.num_workers = num_workers
         self.on_bad_input = on_bad_input
         self.progress = progress
+        self.cap_hint = cap_hint
         self.audio_store = self._store("audio", audio)
         self.text_store = self._store("text", text)
         self._signals: Mapping[int, np.ndarray] = {}
@@ -250,8 +253,8 @@ class FeaturePipeline:
             longest_id, longest = max(capped, key=lambda c: c[1])
             log.warning(
                 "%d of %d clips are longer than max_seconds=%g s and are cut to it (longest: %s, "
-                "%.1f s); set data.max_clip_seconds (or the front-end's max_seconds) to change it",
-                len(capped), len(jobs), cap, longest_id, longest,
+                "%.1f s); %s",
+                len(capped), len(jobs), cap, longest_id, longest, self.cap_hint,
             )  # fmt: skip
         results = extractor.extract_many(jobs, num_workers=self.num_workers, progress=self.progress)
         if arrays:
