@@ -22,6 +22,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveCon
 
 from mmfa.callbacks.collapse import CollapseWarning
 from mmfa.callbacks.predictions import PredictionWriter
+from mmfa.callbacks.selection import BestCheckpoint
 from mmfa.callbacks.skipped import SkippedWriter
 from mmfa.checkpoints import check_remote, inference_spec
 from mmfa.datamodules.base import EmotionDataModule
@@ -97,6 +98,9 @@ class MMFACLI(LightningCLI):
         # Every run says so when its validation predictions sit at chance (e.g. the paper's MMFA
         # on transcripts that carry no emotion), instead of letting a user wait for the result.
         parser.add_lightning_class_args(CollapseWarning, "collapse_warning")
+        # Every run keeps its best validation epoch (best.ckpt), selected on the problem's metric
+        # unless `checkpoint.monitor` names another; test_best and `mmfa cv` test that one.
+        parser.add_lightning_class_args(BestCheckpoint, "checkpoint")
         parser.add_argument(
             "--allow_remote_checkpoint",
             type=bool,
@@ -144,6 +148,13 @@ class MMFACLI(LightningCLI):
             ranks=getattr(self.trainer, "num_devices", 1),
             dataloader_workers=getattr(self.datamodule, "num_workers", 0),
         )
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Any]) -> L.Trainer:
+        # `--trainer.enable_checkpointing=false` still means no checkpoint: the `checkpoint:`
+        # callback every run has is left out (Lightning refuses a ModelCheckpoint then).
+        if config.get("enable_checkpointing") is False:
+            callbacks = [c for c in callbacks if not isinstance(c, BestCheckpoint)]
+        return super()._instantiate_trainer(config, callbacks)
 
     def after_fit(self) -> None:
         """Test the validation-selected checkpoint (never the last one, never chosen on test)."""
@@ -267,6 +278,9 @@ def build_cli(
         # a caller's trainer_defaults (e.g. extra callbacks) are kept beside it.
         trainer_defaults={
             "logger": lazy_instance(CSVLogger, save_dir=".", name="lightning_logs"),
+            # What every shipped config had repeated (configs keep only what differs):
+            "devices": 1,  # DDP is asked for (configs/trainer/ddp.yaml), never picked by chance
+            "enable_model_summary": False,
             **kwargs.pop("trainer_defaults", {}),
         },
         parser_kwargs={"parser_mode": "omegaconf"},
