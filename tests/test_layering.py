@@ -282,14 +282,3 @@ def test_package_reexports_resolve() -> None:
             assert getattr(value, "__name__", name) == name, (package, name)
         with pytest.raises(AttributeError, match="no attribute"):
             module.NoSuchThing  # noqa: B018
-
-
-@pytest.mark.parametrize("corpus", ["iemocap", "meld", "mosei"])
-def test_datamodule_modules_still_export_the_reader_names(corpus: str) -> None:
-    """``from mmfa.datamodules.meld import read_meld`` (the old home) keeps working."""
-    import importlib
-
-    reader = importlib.import_module(f"mmfa.corpora.{corpus}")
-    datamodule = importlib.import_module(f"mmfa.datamodules.{corpus}")
-    for name in reader.__all__:
-        assert getattr(datamodule, name) is getattr(reader, name), name
