@@ -286,6 +286,30 @@ def test_help_passes_the_check(
     _check(shlex.split(line), parsers, monkeypatch)
 
 
+def _nav_pages(entry: Any) -> Iterator[str]:
+    """The pages of an mkdocs ``nav`` entry, in reading order."""
+    if isinstance(entry, str):
+        yield entry
+    elif isinstance(entry, dict):
+        for value in entry.values():
+            yield from _nav_pages(value)
+    elif isinstance(entry, list):
+        for item in entry:
+            yield from _nav_pages(item)
+
+
+def test_site_navigation_follows_the_readme_table() -> None:
+    """The pages of README.md's "where to go next" table come in the site's menu in its order."""
+    import yaml
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Where to go next", 1)[1].split("\n## ", 1)[0]
+    wanted = list(dict.fromkeys(re.findall(r"\]\(docs/([\w/]+\.md)\)", table)))
+    nav = list(_nav_pages(yaml.safe_load((REPO / "mkdocs.yml").read_text())["nav"]))
+    assert wanted and all(page in nav for page in wanted), set(wanted) - set(nav)
+    assert sorted(wanted, key=nav.index) == wanted
+
+
 def test_site_builds_strictly(tmp_path: Path) -> None:
     """``mkdocs build --strict``: no broken link or anchor, no missing API reference."""
     if importlib.util.find_spec("mkdocs") is None:
