@@ -48,18 +48,21 @@ def test_monitor_and_mode_come_from_the_problem(kind: str, tmp_path: Path) -> No
         assert getattr(stopping, name) == getattr(plain_stop, name), name
     assert stopping.monitor_op == plain_stop.monitor_op
 
-    # A checkpoint written with the plain callbacks (configs before mmfa's) resumes into these.
-    old_ckpt, old_stop = {"best_model_score": 0.5}, {"wait_count": 2}
-    loaded = {"callbacks": {plain_ckpt.state_key: old_ckpt, plain_stop.state_key: old_stop}}
-    for callback in (checkpoint, stopping):
-        callback.on_load_checkpoint(None, None, loaded)  # type: ignore[arg-type]
-    assert loaded["callbacks"][checkpoint.state_key] is old_ckpt
-    assert loaded["callbacks"][stopping.state_key] is old_stop
-    # ... unless the checkpoint holds their own states too (a config that had both).
-    own = {"best_model_score": 0.7}
-    both = {"callbacks": {plain_ckpt.state_key: old_ckpt, checkpoint.state_key: own}}
-    checkpoint.on_load_checkpoint(None, None, both)  # type: ignore[arg-type]
-    assert both["callbacks"][checkpoint.state_key] is own
+    # Saved under Lightning's keys, as before: old checkpoints resume, `mmfa export` reads them.
+    assert checkpoint.state_key == plain_ckpt.state_key
+    assert stopping.state_key == plain_stop.state_key
+
+
+def test_a_plain_twin_in_trainer_callbacks_is_named(tmp_path: Path) -> None:
+    """An old-style config's own ModelCheckpoint on the same metric: said, with the fix."""
+    checkpoint = BestCheckpoint()
+    trainer = L.Trainer(
+        default_root_dir=tmp_path,
+        logger=False,
+        callbacks=[ModelCheckpoint(monitor="val/UA", mode="max"), checkpoint],
+    )
+    with pytest.warns(UserWarning, match="Remove it; mmfa's takes the same arguments"):
+        checkpoint.setup(trainer, _task("multiclass"), "fit")
 
 
 def test_selection_defaults_are_mmfas() -> None:

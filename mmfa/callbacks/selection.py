@@ -26,6 +26,7 @@ from typing import Any, Literal
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_warn
 
 from mmfa.errors import ConfigError
 from mmfa.problem import metric_info
@@ -96,21 +97,25 @@ def _checked(mode: str, owner: str) -> Mode:
     return "max" if mode == "max" else "min"
 
 
-def _adopt_state(callback: L.Callback, checkpoint: dict[str, Any], lightning_name: str) -> None:
-    """Let ``callback`` load the state its Lightning base class saved under the same settings.
+def _lightning_key(callback: L.Callback, key: str, lightning_name: str) -> str:
+    """``key`` under the Lightning base class's name, which checkpoints have always used."""
+    return key.replace(type(callback).__qualname__, lightning_name, 1)
 
-    Lightning keys a callback's state by class name and settings (``ModelCheckpoint{'monitor':
-    'val/UA', ...}``). A checkpoint written with the plain class has no entry under this
-    subclass's key, so resuming would silently restart the best score and the patience; the
-    entry is copied over unless the checkpoint has one of this class already (both were used).
-    """
-    states = checkpoint.get("callbacks")
-    if not isinstance(states, dict):
-        return
-    own = callback.state_key
-    legacy = own.replace(type(callback).__qualname__, lightning_name, 1)
-    if own not in states and legacy in states:
-        states[own] = states[legacy]
+
+def _warn_of_twins(callback: L.Callback, trainer: L.Trainer) -> None:
+    """Say so when another callback keeps its state under the same key (an old-style config)."""
+    twins = [
+        c for c in trainer.callbacks if c is not callback and c.state_key == callback.state_key
+    ]
+    if twins:
+        rank_zero_warn(
+            f"trainer.callbacks has a {type(twins[0]).__name__} on the same metric as mmfa's "
+            f"{type(callback).__name__} ({callback.state_key}): both select the same epoch and "
+            "save their state under one key. Remove it; mmfa's takes the same arguments (the "
+            "`checkpoint:` key, e.g. --checkpoint.monitor=..., or ProblemEarlyStopping's "
+            "init_args)",
+            category=UserWarning,
+        )
 
 
 class BestCheckpoint(ModelCheckpoint):
@@ -160,14 +165,13 @@ class BestCheckpoint(ModelCheckpoint):
             self.monitor, self.mode = monitor, mode
             # What ModelCheckpoint.__init__ derives from the mode: the worst possible score.
             self.kth_value = torch.tensor(torch.inf if mode == "min" else -torch.inf)
+        _warn_of_twins(self, trainer)
         super().setup(trainer, pl_module, stage)
 
-    def on_load_checkpoint(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
-    ) -> None:
-        """Resume from the state a plain ``ModelCheckpoint`` saved (configs before this class)."""
-        _adopt_state(self, checkpoint, "ModelCheckpoint")
-        super().on_load_checkpoint(trainer, pl_module, checkpoint)
+    @property
+    def state_key(self) -> str:
+        """``ModelCheckpoint``'s key: checkpoints read as before (resume, ``mmfa export``)."""
+        return _lightning_key(self, super().state_key, "ModelCheckpoint")
 
 
 class ProblemEarlyStopping(EarlyStopping):
@@ -206,11 +210,10 @@ class ProblemEarlyStopping(EarlyStopping):
             # What EarlyStopping.__init__ derives from the mode: min_delta's sign, the start.
             self.min_delta = self._given_min_delta * (1 if self.monitor_op == torch.gt else -1)
             self.best_score = torch.tensor(torch.inf if self.mode == "min" else -torch.inf)
+        _warn_of_twins(self, trainer)
         super().setup(trainer, pl_module, stage)
 
-    def on_load_checkpoint(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
-    ) -> None:
-        """Resume from the state a plain ``EarlyStopping`` saved (configs before this class)."""
-        _adopt_state(self, checkpoint, "EarlyStopping")
-        super().on_load_checkpoint(trainer, pl_module, checkpoint)
+    @property
+    def state_key(self) -> str:
+        """``EarlyStopping``'s key: checkpoints of plain ones resume into this, and back."""
+        return _lightning_key(self, super().state_key, "EarlyStopping")
