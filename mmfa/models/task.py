@@ -195,9 +195,18 @@ class EmotionTask(L.LightningModule):
         self.log_dict(self.test_metrics.compute())
         self.test_metrics.reset()
 
-    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
-        """Scores (probabilities or values) per utterance, with their manifest positions."""
-        return {"index": batch["index"].detach().cpu(), "scores": self._scores(self(batch)).cpu()}
+    def predict_step(
+        self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
+    ) -> dict[str, Any]:
+        """Scores per utterance, with manifest positions and the modalities the model read.
+
+        A model trained with modality dropout may predict without one of its modalities.
+        """
+        return {
+            "index": batch["index"].detach().cpu(),
+            "scores": self._scores(self(batch)).cpu(),
+            "modalities": tuple(m for m in self.fusion.modalities if batch.get(m) is not None),
+        }
 
     # -- checkpoints ------------------------------------------------------------------------------
     @classmethod
@@ -235,8 +244,16 @@ class EmotionTask(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store the inference record (plain data) beside the weights."""
-        if self.inference_spec is not None:
-            checkpoint[SPEC_KEY] = self.inference_spec
+        if self.inference_spec is None:
+            return
+        spec = dict(self.inference_spec)
+        # The audio preparation learns its training statistics at setup, after the record was
+        # made: take it from the datamodule now.
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer else None
+        preparation = getattr(datamodule, "preparation", None)
+        if preparation is not None:
+            spec["audio_preparation"] = preparation.record()
+        checkpoint[SPEC_KEY] = spec
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Restore the inference record of the checkpoint being loaded."""
