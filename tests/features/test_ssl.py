@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -81,11 +80,16 @@ def test_too_short_is_a_bad_input(tiny_model: Path) -> None:
     assert info.value.reason == "too_short"
 
 
-def test_missing_model_fails_fast_and_says_what_to_do() -> None:
-    start = time.perf_counter()
+def test_missing_model_fails_fast_and_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast means: no network attempt at all (a timing bound failed on a busy machine)."""
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("SSLFrontEnd tried the network")
+
+    monkeypatch.setattr("socket.socket.connect", no_network)
+    monkeypatch.setattr("socket.create_connection", no_network)
     with pytest.raises(ModelUnavailableError, match="huggingface-cli download"):
         _ = SSLFrontEnd(model="no-such-org/no-such-speech-model").dim
-    assert time.perf_counter() - start < 10
 
 
 def test_feeds_the_feature_pipeline(tmp_path: Path, tiny_model: Path) -> None:
