@@ -325,9 +325,9 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    api = (site / "api" / "datamodules" / "index.html").read_text(encoding="utf-8")
+    api = (site / "api" / "datamodules.html").read_text(encoding="utf-8")
     assert 'id="mmfa.datamodules.base.EmotionDataModule"' in api
-    experiments = (site / "experiments" / "index.html").read_text(encoding="utf-8")
+    experiments = (site / "experiments.html").read_text(encoding="utf-8")
     for png in re.findall(r"\]\((assets/[^)]+\.png)\)", (REPO / "docs/experiments.md").read_text()):
         assert (site / png).is_file() and png in experiments
     assert (site / "search" / "search_index.json").is_file()
