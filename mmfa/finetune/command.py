@@ -9,13 +9,15 @@ The corpus config is read as ``mmfa fit`` reads it: its ``data:`` (corpus, fold,
 context, and the text front-end, whose model is the encoder to start from and whose
 ``max_length`` and tokenizer are used as it uses them) and its ``trainer:`` (loggers, W&B,
 devices, DDP strategy, precision). A fragment, ``configs/recipe/finetune_text.yaml``, sets the
-fine-tune's schedule (``finetune:``, ``trainer.max_epochs``, gradient clipping) and drops the
-corpus config's early stopping and checkpoints, which watch the fusion model. Its ``model:``
-describes the fusion network of ``mmfa fit`` and is ignored here.
+fine-tune's schedule (``trainer.max_epochs``, gradient clipping) and drops the corpus config's
+early stopping and checkpoints, which watch the fusion model; ``--finetune.*`` (a
+``finetune:`` section) sets the optimiser (:class:`FinetuneSettings`). The corpus config's
+``model:`` describes the fusion network of ``mmfa fit`` and is ignored here.
 
 Why a small jsonargparse parser and not LightningCLI: LightningCLI would parse the corpus
-config's ``model:`` as this command's LightningModule and reject it; here it is accepted and left
-alone, so the one corpus config serves both commands. The parser is Lightning's own
+config's ``model:`` as this command's LightningModule and reject it; here it and any other
+section only ``mmfa fit`` uses (``checkpoint:``...) are accepted and left alone, so the one corpus
+config serves both commands. The parser is Lightning's own
 (:class:`~lightning.pytorch.cli.LightningArgumentParser`), so ``trainer:`` and ``data:`` read as in
 ``mmfa fit`` (``--print_config`` works too).
 
@@ -32,6 +34,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +82,13 @@ class FinetuneSettings:
     batch_size: int = 32
 
 
-def build_parser() -> LightningArgumentParser:
-    """The ``mmfa finetune-text`` parser: a corpus config's ``data``/``trainer``, ``finetune``."""
+def build_parser(unused: Sequence[str] = ("model",)) -> LightningArgumentParser:
+    """The ``mmfa finetune-text`` parser: a corpus config's ``data``/``trainer``, ``finetune``.
+
+    Args:
+        unused: top-level sections of the configs that only ``mmfa fit`` uses (its ``model:``,
+            selection...): accepted as they are and ignored.
+    """
     parser = LightningArgumentParser(
         prog="mmfa finetune-text",
         description="Fine-tune the config's text encoder on its train split (best val weighted "
@@ -96,19 +104,44 @@ def build_parser() -> LightningArgumentParser:
         "--data.text.init_args.model=OUT in mmfa fit)",
     )  # fmt: skip
     parser.add_argument("--seed_everything", type=int, default=0, help="seed of everything")
-    parser.add_argument(
-        "--model", type=dict | None, default=None,
-        help="the fusion model of mmfa fit (read with the corpus config, not used here)",
-    )  # fmt: skip
     parser.add_class_arguments(
         L.Trainer, "trainer", fail_untyped=False, instantiate=False, sub_configs=True
     )
     parser.add_lightning_class_args(EmotionDataModule, "data", subclass_mode=True, required=True)
     parser.add_class_arguments(FinetuneSettings, "finetune")
+    for key in dict.fromkeys(unused):
+        if key not in _OWN:
+            parser.add_argument(
+                f"--{key}", type=Any, default=None, help="read with the config; used by mmfa fit"
+            )
     parser.set_defaults(
         {"trainer.logger": lazy_instance(CSVLogger, save_dir=".", name="lightning_logs")}
     )
     return parser
+
+
+#: The top-level sections this command reads; a config's others belong to ``mmfa fit``.
+_OWN = ("config", "out", "seed_everything", "trainer", "data", "finetune")
+
+
+def _config_sections(argv: Sequence[str]) -> list[str]:
+    """The top-level keys of the config files named in ``argv``.
+
+    An unreadable file gives none here; the parser then reports it.
+    """
+    import yaml
+
+    paths = [b for a, b in zip(argv, argv[1:], strict=False) if a in ("-c", "--config")]
+    paths += [a.partition("=")[2] for a in argv if a.startswith("--config=")]
+    keys: list[str] = []
+    for path in paths:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(loaded, dict):
+            keys += [k for k in loaded if isinstance(k, str) and k not in keys]
+    return keys
 
 
 class _ValHistory(L.Callback):
@@ -140,7 +173,7 @@ def finetune_text_main(argv: list[str]) -> dict[str, Any]:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # per-load and per-save bars say nothing useful
-    parser = build_parser()
+    parser = build_parser(["model", *_config_sections(argv)])
     cfg = parser.parse_args(argv)
     # Only transcripts are read: no clip is opened, whatever the corpus config says of audio.
     cfg.data.init_args.use_audio = False

@@ -134,9 +134,11 @@ def fake_meld(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_fake_meld(tmp_path_factory.mktemp("meld"))
 
 
-def _command(meld: Path, bert: Path, tmp_path: Path, *extra: str) -> list[str]:
+def _command(
+    meld: Path, bert: Path, tmp_path: Path, *extra: str, corpus: str = "meld_7class.yaml"
+) -> list[str]:
     return [
-        f"--config={REPO / 'configs' / 'meld_7class.yaml'}",
+        f"--config={REPO / 'configs' / corpus}",
         f"--config={REPO / 'configs' / 'recipe' / 'finetune_text.yaml'}",
         f"--data.root={meld}",
         f"--data.text.init_args.model={bert}",
@@ -189,5 +191,9 @@ def test_command_refuses_a_text_less_config(
     from mmfa.errors import ConfigError
     from mmfa.finetune.command import finetune_text_main
 
+    # Any corpus config reads: the sections only mmfa fit uses are accepted and left alone.
+    text_config = "meld_7class_text_context.yaml"
     with pytest.raises(ConfigError, match="use_text"):
-        finetune_text_main(_command(fake_meld, tiny_bert, tmp_path, "--data.use_text=false"))
+        finetune_text_main(
+            _command(fake_meld, tiny_bert, tmp_path, "--data.use_text=false", corpus=text_config)
+        )
