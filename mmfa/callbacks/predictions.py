@@ -103,7 +103,8 @@ class PredictionWriter(BasePredictionWriter):
         """Gather every rank's predictions; write them on rank zero."""
         outputs = self._gathered(trainer)
         if trainer.is_global_zero:
-            self.rows = predict_rows(trainer.datamodule, pl_module, outputs) if outputs else []
+            dm = trainer.datamodule  # type: ignore[attr-defined]
+            self.rows = predict_rows(dm, pl_module, outputs) if outputs else []
             if self.predict_file != "":
                 self.last_path = self._write_predict(trainer, self.rows)
 

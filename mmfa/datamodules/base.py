@@ -29,7 +29,7 @@ from mmfa.datamodules.transforms import FeatureAugment, SpeakerStats
 from mmfa.datamodules.validation import check_manifest, check_ready, check_split_name
 from mmfa.errors import ConfigError, MMFAError
 from mmfa.features.audio import MFCCExtractor
-from mmfa.features.frontend import AudioFrontEnd
+from mmfa.features.frontend import AudioFrontEnd, TextFrontEnd
 from mmfa.features.pipeline import FeaturePipeline, FeatureReport, SampleRef
 from mmfa.features.text import TextFeatureExtractor
 from mmfa.manifest import SPLITS, Utterance
@@ -102,6 +102,11 @@ class EmotionDataModule(L.LightningDataModule):
         speaker_norm: standardise each audio feature with its speaker's mean and std over all
             that speaker's utterances (no labels used; see :mod:`mmfa.datamodules.transforms`).
             Off by default (the paper feeds the MFCC as extracted); no effect without audio.
+        speaker_norm_dropout: with ``speaker_norm``, the share of training utterances
+            standardised with the training set's pooled statistics instead of their speaker's:
+            what prediction does for a recording whose speaker nobody named
+            (:mod:`mmfa.datamodules.preparation`), so the model learns to do without. 0 (the
+            default): always the speaker's.
         augment: train-time augmentation of the audio features, e.g.
             :class:`~mmfa.datamodules.transforms.FeatureAugment`; None (default): none.
         trim_silence: drop leading and trailing audio frames whose log-energy is this far below
@@ -123,7 +128,7 @@ class EmotionDataModule(L.LightningDataModule):
         root: str | None = None,
         fold: str | None = None,
         audio: AudioFrontEnd | None = DEFAULT_AUDIO,
-        text: TextFeatureExtractor | None = DEFAULT_TEXT,
+        text: TextFrontEnd | None = DEFAULT_TEXT,
         use_audio: bool = True,
         use_text: bool = True,
         cache_dir: str | None = None,
@@ -135,6 +140,7 @@ class EmotionDataModule(L.LightningDataModule):
         bucketing: bool = False,
         max_clip_seconds: float | None = 60.0,
         speaker_norm: bool = False,
+        speaker_norm_dropout: float = 0.0,
         augment: FeatureAugment | None = None,
         trim_silence: float | None = None,
     ) -> None:
@@ -155,6 +161,11 @@ class EmotionDataModule(L.LightningDataModule):
         if self.audio is not None and getattr(self.audio, "max_seconds", 0) is None:
             self.audio.max_seconds = max_clip_seconds  # a front-end's own cap wins
         self.speaker_norm = speaker_norm
+        if not 0.0 <= speaker_norm_dropout <= 1.0:
+            raise ConfigError(
+                f"data.speaker_norm_dropout={speaker_norm_dropout}: give a share in [0, 1]"
+            )
+        self.speaker_norm_dropout = speaker_norm_dropout
         self.augment = augment
         self.trim_silence = trim_silence
         #: What happens to audio features between the store and the model; every checkpoint
@@ -392,6 +403,7 @@ class EmotionDataModule(L.LightningDataModule):
             preparation=self.preparation if self.audio is not None else None,
             speaker_stats=self.speaker_statistics(),
             audio_transform=self.augment if split == "train" else None,
+            unknown_speaker_rate=self.speaker_norm_dropout if split == "train" else 0.0,
         )
 
     def speaker_statistics(self) -> SpeakerStats:

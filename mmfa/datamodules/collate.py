@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mmfa.datamodules.preparation import AudioPreparation
+from mmfa.datamodules.preparation import UNKNOWN_SPEAKER, AudioPreparation
 from mmfa.datamodules.transforms import FeatureTransform, SpeakerStats
 from mmfa.features.pipeline import SampleRef
 from mmfa.features.store import FeatureReader
@@ -68,6 +68,9 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         preparation: trimming and standardisation of the audio (None: features as stored).
         speaker_stats: from ``preparation.statistics`` over the utterances served together.
         audio_transform: train-time augmentation (None: off).
+        unknown_speaker_rate: share of utterances prepared as if their speaker were unknown
+            (train-time ``data.speaker_norm_dropout``; torch's global generator, so seeded runs
+            repeat).
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         preparation: AudioPreparation | None = None,
         speaker_stats: SpeakerStats | None = None,
         audio_transform: FeatureTransform | None = None,
+        unknown_speaker_rate: float = 0.0,
     ) -> None:
         self.refs = refs
         self.utterances = utterances
@@ -87,6 +91,7 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         self.preparation = preparation
         self.speaker_stats = speaker_stats or {}
         self.audio_transform = audio_transform
+        self.unknown_speaker_rate = unknown_speaker_rate
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -97,6 +102,8 @@ class FeatureDataset(Dataset[dict[str, Any]]):
         audio = self.audio_store.get_row(ref.audio_row) if self.audio_store is not None else None
         if audio is not None and self.preparation is not None:
             speaker = self.utterances[ref.index].speaker
+            if self.unknown_speaker_rate and float(torch.rand(())) < self.unknown_speaker_rate:
+                speaker = UNKNOWN_SPEAKER
             audio = self.preparation(audio, speaker, self.speaker_stats)
         if audio is not None and self.audio_transform is not None:
             audio = self.audio_transform(audio)

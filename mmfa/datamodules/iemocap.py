@@ -1,7 +1,6 @@
 """IEMOCAP as a datamodule: the paper's 10-fold leave-one-speaker-out protocol.
 
-The reader, label maps and folds live in :mod:`mmfa.corpora.iemocap` (re-exported here so older
-imports keep working).
+The reader, label maps and folds live in :mod:`mmfa.corpora.iemocap`.
 """
 
 from __future__ import annotations
@@ -10,31 +9,17 @@ import logging
 from typing import Any, Literal
 
 from mmfa.corpora.iemocap import (
-    IEMOCAP_CODE_MAPS,
     IEMOCAP_LABEL_SETS,
-    IEMOCAP_SPEAKERS,
     assign_iemocap_split,
     iemocap_folds,
-    read_iemocap,
     read_iemocap_with_report,
-    speaker_of,
 )
 from mmfa.datamodules.base import EmotionDataModule, require_root
 from mmfa.dialogue import check_context_size
 from mmfa.errors import ConfigError
 from mmfa.manifest import Utterance
 
-__all__ = [
-    "IEMOCAP_CODE_MAPS",
-    "IEMOCAP_LABEL_SETS",
-    "IEMOCAP_SPEAKERS",
-    "IEMOCAPDataModule",
-    "assign_iemocap_split",
-    "iemocap_folds",
-    "read_iemocap",
-    "read_iemocap_with_report",
-    "speaker_of",
-]
+__all__ = ["IEMOCAPDataModule"]
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from mmfa.errors import ConfigError
 from mmfa.manifest import Utterance
@@ -204,10 +205,10 @@ def segments(inputs: Inputs, window: float, hop: float) -> Inputs:
 
 
 def summarise(
-    rows: list[dict[str, object]],
+    rows: list[dict[str, Any]],
     score_columns: list[str],
     predicted: Callable[[list[float]], str],
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """One row per recording from its segments' rows: scores averaged, weighted by duration.
 
     Args:
@@ -219,15 +220,15 @@ def summarise(
         ``id, path, segments, seconds, prediction`` and the mean score columns, in the order the
         recordings first appear.
     """
-    groups: dict[str, list[dict[str, object]]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(str(row["id"]).rsplit("@", 1)[0], []).append(row)
     summary = []
     for uid, members in groups.items():
-        weights = [float(m["end"]) - float(m["start"]) for m in members]  # type: ignore[arg-type]
+        weights = [float(m["end"]) - float(m["start"]) for m in members]
         total = sum(weights) or 1.0
         means = {
-            c: sum(w * float(m[c]) for w, m in zip(weights, members, strict=True)) / total  # type: ignore[arg-type]
+            c: sum(w * float(m[c]) for w, m in zip(weights, members, strict=True)) / total
             for c in score_columns
         }
         summary.append(
@@ -235,7 +236,7 @@ def summarise(
                 "id": uid,
                 "path": members[0]["path"],
                 "segments": len(members),
-                "seconds": round(max(float(m["end"]) for m in members), 3),  # type: ignore[arg-type]
+                "seconds": round(max(float(m["end"]) for m in members), 3),
                 "prediction": predicted([means[c] for c in score_columns]),
                 **means,
             }

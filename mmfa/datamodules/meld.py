@@ -1,7 +1,6 @@
 """MELD as a datamodule: the official train/dev/test split, audio from the mp4 clips.
 
-The reader and label sets live in :mod:`mmfa.corpora.meld` (re-exported here so older imports
-keep working).
+The reader and label sets live in :mod:`mmfa.corpora.meld`.
 """
 
 from __future__ import annotations
@@ -11,34 +10,16 @@ from typing import Any, Literal
 
 from mmfa.corpora.meld import (
     MELD_EMOTIONS,
-    MELD_KNOWN_BAD,
     MELD_MAX_SECONDS,
     MELD_SENTIMENTS,
-    MELD_SPLITS,
-    parse_meld_time,
-    read_meld,
-    read_meld_csv,
     read_meld_with_report,
-    repair_cp1252,
 )
 from mmfa.datamodules.base import EmotionDataModule, require_root
 from mmfa.dialogue import check_context_size
 from mmfa.features.audio import MFCCExtractor
 from mmfa.manifest import Utterance
 
-__all__ = [
-    "MELD_EMOTIONS",
-    "MELD_KNOWN_BAD",
-    "MELD_MAX_SECONDS",
-    "MELD_SENTIMENTS",
-    "MELD_SPLITS",
-    "MELDDataModule",
-    "parse_meld_time",
-    "read_meld",
-    "read_meld_csv",
-    "read_meld_with_report",
-    "repair_cp1252",
-]
+__all__ = ["MELDDataModule"]
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,6 @@
 """CMU-MOSEI as a datamodule: the raw release, its standard folds, three tasks.
 
-The reader, label order and folds live in :mod:`mmfa.corpora.mosei` (re-exported here so older
-imports keep working).
+The reader, label order and folds live in :mod:`mmfa.corpora.mosei`.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from typing import Any
 from mmfa.corpora.mosei import (
     MOSEI_EMOTIONS,
     MoseiTask,
-    read_mosei,
-    read_mosei_folds,
     read_mosei_with_report,
 )
 from mmfa.datamodules.base import EmotionDataModule, require_root
@@ -21,14 +18,7 @@ from mmfa.errors import ConfigError
 from mmfa.manifest import Utterance
 from mmfa.problem import ProblemType
 
-__all__ = [
-    "MOSEI_EMOTIONS",
-    "MOSEIDataModule",
-    "MoseiTask",
-    "read_mosei",
-    "read_mosei_folds",
-    "read_mosei_with_report",
-]
+__all__ = ["MOSEIDataModule"]
 
 log = logging.getLogger(__name__)
 

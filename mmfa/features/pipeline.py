@@ -24,12 +24,13 @@ from mmfa.features.store import FeatureStore, FileHasher, MemoryStore, text_key
 from mmfa.manifest import Utterance
 
 if TYPE_CHECKING:
-    from mmfa.features.frontend import AudioFrontEnd
-    from mmfa.features.text import TextFeatureExtractor
+    from mmfa.features.frontend import AudioFrontEnd, TextFrontEnd
 
 log = logging.getLogger(__name__)
 
 BadInputPolicy = Literal["skip", "error"]
+#: Where a pipeline keeps features: on disk, or in memory for arrays.
+Store = FeatureStore | MemoryStore
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class FeaturePipeline:
         self,
         cache_dir: Path | None,
         audio: AudioFrontEnd | None,
-        text: TextFeatureExtractor | None,
+        text: TextFrontEnd | None,
         *,
         num_workers: int | None = None,
         on_bad_input: BadInputPolicy = "skip",
@@ -102,7 +103,7 @@ class FeaturePipeline:
         self.text_store = self._store("text", text)
         self._signals: Mapping[int, np.ndarray] = {}
 
-    def _store(self, kind: str, extractor: Any) -> FeatureStore | MemoryStore | None:
+    def _store(self, kind: str, extractor: Any) -> Store | None:
         if extractor is None:
             return None
         if self.cache_dir is None:
@@ -208,7 +209,7 @@ class FeaturePipeline:
     # -- extraction ---------------------------------------------------------------------------
     def _pending(
         self,
-        store: FeatureStore,
+        store: Store,
         keys: dict[int, str],
         utts: list[Utterance],
         bad: dict[int, BadInputError],
@@ -308,7 +309,7 @@ class FeaturePipeline:
 
     def _store_results(
         self,
-        store: FeatureStore,
+        store: Store,
         kind: str,
         results: Iterable[tuple[int, np.ndarray | BadInputError]],
         keys: dict[int, str],
