@@ -594,6 +594,11 @@ def main(argv: list[str] | None = None) -> int:
         "run_name": run_name,
         "command": command,
         "mmfa_args": relative_args(args),
+        # What a user types to get this result, in order (the fine-tune first, when there is one).
+        "mmfa_commands": [
+            *([finetune["command"]] if finetune else []),
+            "mmfa " + shlex.join(relative_args(args)),
+        ],
         "settings": {
             "config": str(CONFIG.relative_to(REPO)),
             "model": "TextOnly (BatchNorm + GRU(text_dim/4) + self-attention + GAP + 2 x FC80)",
