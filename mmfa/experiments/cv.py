@@ -21,6 +21,8 @@ Layout of a run folder::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import logging
 import sys
@@ -86,12 +88,24 @@ def cv_main(argv: list[str]) -> Path:
     setup_logging()
     forget_shown()  # each cross-validation's console is complete (several run under mmfa ablate)
     args, overrides = parse_args(argv)
-    from mmfa.experiments.run_config import check_resume, fresh_folder
-    from mmfa.lightning_cli import build_cli
+    from mmfa.experiments.run_config import fresh_folder
+    from mmfa.experiments.run_folder import lock_run_folder
 
     run_dir = args.out or Path("runs") / "cv" / Path(args.config[-1]).stem
     if args.new_run:
         run_dir = fresh_folder(run_dir)
+    if not _is_rank_zero():  # a DDP rank started by rank 0, which holds the folder
+        return _cross_validate(run_dir, args, overrides, argv)
+    with lock_run_folder(run_dir):
+        return _cross_validate(run_dir, args, overrides, argv)
+
+
+def _cross_validate(
+    run_dir: Path, args: argparse.Namespace, overrides: list[str], argv: list[str]
+) -> Path:
+    from mmfa.experiments.run_config import check_resume
+    from mmfa.lightning_cli import build_cli
+
     base = [a for c in args.config for a in ("--config", c)] + overrides
     probe = build_cli(base, run=False)
     config = _resolved_config(probe)
@@ -105,10 +119,11 @@ def cv_main(argv: list[str]) -> Path:
         raise ConfigError(f"--folds: {unknown} are not folds of this datamodule: {fold_names}")
     seeds = [int(s) for s in str(args.seeds).split(",")]
     units = [(fold, seed) for fold in chosen for seed in seeds]
+    names = _unit_names(units, len(seeds))
+    _check_finished_units(run_dir, probe.datamodule, units, names)
     _write_run_json(run_dir, probe, config, args, argv)
     tags = _tags(probe, args)
-    for k, (fold, seed) in enumerate(units, start=1):
-        name = _unit_name(fold, seed, len(seeds))
+    for k, ((fold, seed), name) in enumerate(zip(units, names, strict=True), start=1):
         progress = f"fold {name} ({k}/{len(units)})"
         unit_dir = run_dir / "folds" / name
         if (unit_dir / "fold.json").exists():
@@ -129,10 +144,30 @@ def cv_main(argv: list[str]) -> Path:
         log.info("%s", _summary_line(report))
         log.info("report written to %s", run_dir / "report" / "report.md")
         if args.wandb or _has_wandb(probe):
-            from mmfa.experiments.wandb_summary import log_run_summary
-
-            log_run_summary(run_dir, report, project=args.wandb_project, tags=tags)
+            _log_summary_to_wandb(run_dir, report, args, tags)
     return run_dir
+
+
+def _log_summary_to_wandb(
+    run_dir: Path, report: dict[str, Any], args: argparse.Namespace, tags: list[str]
+) -> None:
+    """The W&B summary run; its failure is a warning: the run itself has finished by now."""
+    from mmfa.experiments.wandb_summary import log_run_summary
+
+    try:
+        log_run_summary(run_dir, report, project=args.wandb_project, tags=tags)
+    except Exception as err:  # any W&B failure (names, network, disk) after the report
+        log.warning(
+            "W&B summary not logged (%s: %s); the run is complete and its report is in %s",
+            type(err).__name__,
+            err,
+            run_dir / "report",
+        )
+        import wandb
+
+        with contextlib.suppress(Exception):  # close the half-made summary run if W&B can
+            if wandb.run is not None:
+                wandb.finish(exit_code=1)
 
 
 def run_unit(
@@ -181,6 +216,7 @@ def run_unit(
         "seed": seed,
         "config_sha256": config_hash(config),
         "fold_manifest_sha256": digest,
+        "fold_data_sha256": _fold_data_hash(dm),
         "checkpoint": best,
         "monitor": getattr(ckpt, "monitor", None),
         "val_metrics": {str(getattr(ckpt, "monitor", "val")): float(val_score)}
@@ -304,10 +340,102 @@ def _tags(cli: Any, args: argparse.Namespace) -> list[str]:
 
 
 def _unit_name(fold: str | None, seed: int, num_seeds: int) -> str:
+    """The folder name of one fold/seed: the fold's name, made safe, plus the seed if several.
+
+    A name that had to change to be safe gets a short hash of the original, so that folds whose
+    names differ only in unsafe characters (``x/y`` and ``x_y``) never share a folder.
+    """
     from mmfa.experiments.run_config import safe_name
 
-    name = safe_name(fold) if fold is not None else "official"
+    if fold is None:
+        name = "official"
+    else:
+        name = safe_name(fold)
+        if name != fold:
+            name = f"{name[:90]}-{hashlib.sha256(fold.encode()).hexdigest()[:8]}"
     return f"{name}-seed{seed}" if num_seeds > 1 or fold is None else name
+
+
+def _unit_names(units: list[tuple[str | None, int]], num_seeds: int) -> list[str]:
+    """Folder names of all units, refused if two would share a folder (also on a case-blind disk).
+
+    Raises:
+        ConfigError: two folds get one folder name; names the folds.
+    """
+    from mmfa.errors import ConfigError
+
+    names = [_unit_name(fold, seed, num_seeds) for fold, seed in units]
+    owner: dict[str, tuple[str | None, int]] = {}
+    for unit, name in zip(units, names, strict=True):
+        other = owner.setdefault(name.casefold(), unit)
+        if other != unit:
+            raise ConfigError(
+                f"folds {other[0]!r} and {unit[0]!r} would share the folder folds/{name}; "
+                "rename one of them in the datamodule, or run them with --folds in two runs"
+            )
+    return names
+
+
+def _fold_data_hash(dm: Any) -> str:
+    """SHA-256 of each split's (id, label, speaker): names the data *and* labels a fold used.
+
+    ``fold_manifest_sha256`` hashes the ids only; a corpus whose labels were corrected keeps it.
+    """
+    splits = {
+        split: sorted([u.id, u.label, u.speaker] for u in (dm.utterances[r.index] for r in refs))
+        for split, refs in dm.refs.items()
+    }
+    blob = json.dumps(splits, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _check_finished_units(
+    run_dir: Path, dm: Any, units: list[tuple[str | None, int]], names: list[str]
+) -> None:
+    """Refuse to keep a finished fold that another fold wrote or that ran on other data.
+
+    A finished fold is skipped, and its numbers are averaged with the folds run now: only honest
+    if it is the same fold on the same data. Its ``fold.json`` records the fold, the seed and
+    hashes of the fold's ids and labels; they are compared with the corpus as it is now.
+
+    Raises:
+        ConfigError: naming each such fold, what differs, and the two ways out.
+    """
+    from mmfa.errors import ConfigError
+
+    problems, digests = [], {}
+    for (fold, seed), name in zip(units, names, strict=True):
+        path = run_dir / "folds" / name / "fold.json"
+        if not path.exists():
+            continue
+        try:
+            info = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            problems.append(f"{path}: unreadable ({err})")
+            continue
+        if (info.get("fold"), info.get("seed")) != (fold, seed):
+            problems.append(
+                f"{path}: holds fold {info.get('fold')!r} seed {info.get('seed')!r}, "
+                f"not fold {fold!r} seed {seed!r}"
+            )
+            continue
+        if fold not in digests:
+            dm.fold = fold
+            dm.setup("fit")
+            digests[fold] = (dm.fold_manifest_hash(), _fold_data_hash(dm))
+        ids, data = digests[fold]
+        if info.get("fold_manifest_sha256") != ids:
+            problems.append(f"{path}: its utterances differ from the corpus' now")
+        elif info.get("fold_data_sha256", data) != data:
+            problems.append(f"{path}: its labels or speakers differ from the corpus' now")
+    if problems:
+        shown = "\n  ".join(problems)
+        raise ConfigError(
+            f"{run_dir} holds finished folds that do not match this run; resuming would "
+            f"average them with folds trained now:\n  {shown}\n"
+            "Pass --new-run to start a fresh folder beside it (or --out to name one), or "
+            "delete those fold folders to rerun them."
+        )
 
 
 def _is_rank_zero() -> bool:

@@ -1,13 +1,15 @@
-"""Reading a cross-validation run folder: ``run.json`` and each fold's predictions and provenance.
+"""A cross-validation run folder: reading ``run.json`` and each fold's predictions, and locking it.
 
 The layout and the ``predictions.csv`` columns are described in :mod:`mmfa.experiments.report`.
-Every error names the file (and line) at fault.
+Every error names the file (and line) at fault. One ``mmfa cv`` at a time writes a run folder
+(:func:`lock_run_folder`): two at once would train the same folds and write the same files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,40 @@ from mmfa.problem import PredictionFormatError, get_problem
 
 class RunFolderError(MMFAError, ValueError):
     """A run folder lacks a file, or a file in it is malformed; the message names the file."""
+
+
+class RunFolderBusyError(MMFAError):
+    """Another ``mmfa cv`` is writing the run folder now; the message names it and the way out."""
+
+
+#: The lock file inside a run folder (held while ``mmfa cv`` runs; left behind, harmless).
+LOCK_FILE = ".cv.lock"
+
+
+@contextlib.contextmanager
+def lock_run_folder(run_dir: Path) -> Iterator[Path]:
+    """Hold ``run_dir`` for this process until the block ends (creating the folder).
+
+    An OS file lock: it ends with the process, so a ``kill -9`` never leaves the folder locked.
+
+    Raises:
+        RunFolderBusyError: another process holds it; nothing in the folder was touched.
+    """
+    from filelock import FileLock, Timeout
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(run_dir / LOCK_FILE, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunFolderBusyError(
+            f"{run_dir} is being written by another `mmfa cv` (it holds {run_dir / LOCK_FILE}); "
+            "wait for it to finish, or choose another --out (or pass --new-run)"
+        ) from None
+    try:
+        yield run_dir
+    finally:
+        lock.release()
 
 
 @dataclass

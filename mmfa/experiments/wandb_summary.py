@@ -7,6 +7,7 @@ Each fold is one W&B run (``job_type="fold"``) in the run's group; at the end on
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,10 +76,18 @@ def log_run_summary(
         run.log(images)
     markdown = run_dir / "report" / "report.md"
     if markdown.exists():
-        artifact = wandb.Artifact(f"{run_dir.name}-report", type="report")
+        artifact = wandb.Artifact(artifact_name(f"{run_dir.name}-report"), type="report")
         artifact.add_dir(str(run_dir / "report"))
         run.log_artifact(artifact)
     run.finish()
+
+
+def artifact_name(text: str) -> str:
+    """``text`` as a W&B artifact name: letters, digits, ``-``, ``_``, ``.``; at most 128.
+
+    A run folder may be named ``h24-MMFAFusion+path``; W&B refuses the ``+``.
+    """
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:128] or "report"
 
 
 def _flatten(values: Any, prefix: str) -> dict[str, float]:
