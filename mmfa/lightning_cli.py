@@ -36,6 +36,14 @@ log = logging.getLogger("mmfa")
 
 _DEFAULT_LOGGER = "mmfa.loggers.CSVLogger"
 
+#: Trainer settings every shipped config had repeated: defaults of every run, so that configs keep
+#: only what differs (docs/configuration.md). A command that reads these configs with a parser of
+#: its own (``mmfa finetune-text``) needs them too.
+TRAINER_DEFAULTS: dict[str, Any] = {
+    "devices": 1,  # DDP is asked for (configs/trainer/ddp.yaml), never picked by chance
+    "enable_model_summary": False,
+}
+
 
 @dataclass(frozen=True)
 class FoldTarget:
@@ -278,9 +286,7 @@ def build_cli(
         # a caller's trainer_defaults (e.g. extra callbacks) are kept beside it.
         trainer_defaults={
             "logger": lazy_instance(CSVLogger, save_dir=".", name="lightning_logs"),
-            # What every shipped config had repeated (configs keep only what differs):
-            "devices": 1,  # DDP is asked for (configs/trainer/ddp.yaml), never picked by chance
-            "enable_model_summary": False,
+            **TRAINER_DEFAULTS,
             **kwargs.pop("trainer_defaults", {}),
         },
         parser_kwargs={"parser_mode": "omegaconf"},
