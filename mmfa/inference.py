@@ -17,6 +17,7 @@ memory and never stored.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -381,9 +382,12 @@ class EmotionRecognizer:
             path = Path(skipped_out)
             callbacks.append(SkippedWriter(dirpath=str(path.parent), filename=path.name))
         if datamodule.datasets:
-            self._trainer(callbacks, progress).predict(
-                self.task, datamodule=datamodule, return_predictions=False
-            )
+            with warnings.catch_warnings():
+                # Lightning 2.6's batch pytree code warns about torch's own API on every call.
+                warnings.filterwarnings("ignore", message=r".*treespec.*")
+                self._trainer(callbacks, progress).predict(
+                    self.task, datamodule=datamodule, return_predictions=False
+                )
         elif skipped_out is not None and report is not None:  # nothing to predict: still list
             write_skipped(Path(skipped_out), [(u, "", r, d) for u, r, d in report.skipped])
         skipped = [Skipped(*s) for s in (report.skipped if report else [])]
