@@ -165,9 +165,24 @@ class MMFACLI(LightningCLI):
         return super()._instantiate_trainer(config, callbacks)
 
     def after_fit(self) -> None:
-        """Test the validation-selected checkpoint (never the last one, never chosen on test)."""
+        """Test the validation-selected checkpoint (never the last one, never chosen on test).
+
+        Lightning's test table is left out: the run's summary (:mod:`mmfa.run_summary`), last on
+        the console, gives the headline metrics and where the report with every number is.
+        """
+        from mmfa.run_summary import finish_run
+
         if self.config[self.subcommand].get("test_after_fit", True):
-            test_best(self.trainer, self.model, self.datamodule)
+            best = test_best(self.trainer, self.model, self.datamodule, verbose=False)
+        else:  # nothing tested: the summary still names the run and its best checkpoint
+            best = getattr(self.trainer.checkpoint_callback, "best_model_path", None) or None
+        finish_run(self.trainer, self.model, "fit", best)
+
+    def after_test(self) -> None:
+        """Write the report and print the summary, after Lightning's own test table."""
+        from mmfa.run_summary import finish_run
+
+        finish_run(self.trainer, self.model, "test", self.trainer.ckpt_path)
 
 
 def test_best(

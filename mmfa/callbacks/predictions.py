@@ -9,9 +9,10 @@ file, which :mod:`mmfa.experiments.report` reads.
 
 Columns (from :mod:`mmfa.problem`):
 
-- test: ``id``, the target column(s), the score column(s)
-  (multiclass ``target, score_<class>...``; multilabel ``target_<label>..., score_<label>...``;
-  regression ``target, score``);
+- test: ``id``, the target column(s), the score column(s), then ``prediction``
+  (multiclass ``target, score_<class>..., prediction``; multilabel ``target_<label>...,
+  score_<label>..., prediction`` with the labels scored above 0.5 joined by ``+``; regression
+  ``target, score, prediction``);
 - predict: ``id, path, text``, ``start, end`` (seconds) for windows of long recordings,
   ``prediction``, ``label`` when the inputs gave gold labels, the score column(s), then
   ``modalities`` (what the model used: ``audio+text``, ``audio`` or ``text``).
@@ -33,6 +34,8 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 log = logging.getLogger(__name__)
 
 TEST_FILE = "predictions.csv"
+#: The predicted class (multilabel: labels joined by ``+``; regression: the value), last column.
+PREDICTION_COLUMN = "prediction"
 PREDICT_FILE = "predict.csv"
 
 
@@ -129,9 +132,21 @@ class PredictionWriter(BasePredictionWriter):
         assert target is not None
         problem, names = pl_module.problem, list(pl_module.class_names)
         utterances = trainer.datamodule.utterances  # type: ignore[attr-defined]
-        header = ["id", *problem.target_columns(names), *problem.score_columns(names)]
+        # The predicted class after the scores: readers go by column name, so it adds no risk.
+        header = [
+            "id",
+            *problem.target_columns(names),
+            *problem.score_columns(names),
+            PREDICTION_COLUMN,
+        ]
+        predicted = problem.predicted(scores.float().numpy(), names)
         rows = [
-            [utterances[pos].id, *problem.target_cells(target[i]), *problem.score_cells(scores[i])]
+            [
+                utterances[pos].id,
+                *problem.target_cells(target[i]),
+                *problem.score_cells(scores[i]),
+                predicted[i],
+            ]
             for i, pos in enumerate(index)
         ]
         return self._write(self.folder(trainer) / TEST_FILE, header, rows)

@@ -13,10 +13,15 @@ A run folder, as ``mmfa cv`` writes it (see :mod:`mmfa.experiments.cv`)::
 - ``multilabel``: ``id, target_<label>..., score_<label>...`` (0/1 targets, sigmoid scores)
 - ``regression``: ``id, target, score``
 
+then ``prediction`` (the predicted class; written by mmfa, not read: every number is recomputed
+from the scores). Columns are read by name, so files without it (older runs) still read.
+
 :func:`build_report` recomputes every number with scikit-learn (:mod:`.fold_metrics`), averages
 over folds (mean ± population std, ddof=0) as the paper's Tables 3-4 and 8-9 do, and writes
 ``RUN/report/``: ``report.md``, ``report.json``, ``per_fold.csv``, ``per_class.csv`` and PNG
-figures. :func:`compare_runs` puts several runs' headline rows side by side.
+figures. :func:`build_test_report` writes the same report for the one ``predictions.csv`` of
+``mmfa fit`` or ``mmfa test`` (:mod:`mmfa.run_summary`). :func:`compare_runs` puts several runs'
+headline rows side by side.
 """
 
 from __future__ import annotations
@@ -33,10 +38,22 @@ import numpy as np
 from mmfa.experiments import plots
 from mmfa.experiments.fold_metrics import BETA, THRESHOLD, FoldMetrics, report_metrics
 from mmfa.experiments.report_markdown import headline_table, render_report
-from mmfa.experiments.run_folder import FoldPredictions, RunFolderError, read_run
+from mmfa.experiments.run_folder import (
+    FoldPredictions,
+    RunFolderError,
+    read_predictions,
+    read_run,
+)
 from mmfa.problem import get_problem
 
-__all__ = ["RunFolderError", "build_report", "compare_runs", "fold_metrics", "summarise"]
+__all__ = [
+    "RunFolderError",
+    "build_report",
+    "build_test_report",
+    "compare_runs",
+    "fold_metrics",
+    "summarise",
+]
 
 STD_DDOF = 0  # population std (NumPy's default); the paper does not say which it used
 
@@ -74,6 +91,64 @@ def build_report(run_dir: Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     run, folds, notes = read_run(run_dir)
     task, names = run["task_type"], [str(n) for n in run.get("class_names") or []]
+    return _write_report(
+        run_dir / "report",
+        f"Cross-validation report: {run_dir.name}",
+        run_dir,
+        task,
+        names,
+        folds,
+        notes,
+        run.get("provenance", {}),
+    )
+
+
+def build_test_report(
+    predictions: Path,
+    task: str,
+    class_names: Sequence[str],
+    out: Path,
+    info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The report of one test run (``mmfa fit``/``mmfa test``): cv's report for a single fold.
+
+    Args:
+        predictions: the run's ``predictions.csv``.
+        task: the problem type (``multiclass``, ``multilabel``, ``regression``).
+        class_names: the class (label) names, in the model's order.
+        out: the folder receiving ``report.md``, ``report.json``, ``per_class.csv`` and figures.
+        info: what is known of the run (``checkpoint``, ``epochs``, ``best_epoch``,
+            ``val_metrics``...), shown as the fold's provenance.
+
+    Returns:
+        The report, as :func:`build_report` returns it, with ``"single": True``.
+
+    Raises:
+        RunFolderError: ``predictions.csv`` lacks a column or holds a bad value.
+    """
+    predictions = Path(predictions)
+    names = [str(n) for n in class_names]
+    ids, target, scores = read_predictions(predictions, task, names)
+    run_dir = predictions.parent
+    fold = FoldPredictions(run_dir.name, ids, target, scores, dict(info or {}))
+    return _write_report(
+        Path(out), f"Test report: {run_dir.name}", run_dir, task, names, [fold], [], {}, single=True
+    )
+
+
+def _write_report(
+    out: Path,
+    title: str,
+    run_dir: Path,
+    task: str,
+    names: list[str],
+    folds: list[FoldPredictions],
+    notes: list[str],
+    provenance: dict[str, Any],
+    *,
+    single: bool = False,
+) -> dict[str, Any]:
+    """Compute the report of some folds' predictions and write it into ``out``."""
     per_fold = [fold_metrics(task, f.target, f.scores, names, f.name) for f in folds]
     pooled = fold_metrics(
         task,
@@ -85,7 +160,8 @@ def build_report(run_dir: Path) -> dict[str, Any]:
     problem = get_problem(task)
     headline = {k: summarise([m.headline[k] for m in per_fold]) for k in problem.headline}
     report: dict[str, Any] = {
-        "title": f"Cross-validation report: {run_dir.name}",
+        "title": title,
+        "single": single,
         "run_dir": str(run_dir),
         "task_type": task,
         "class_names": names,
@@ -110,13 +186,12 @@ def build_report(run_dir: Path) -> dict[str, Any]:
         "pooled": pooled.headline,
         "seeds": _seeds(folds, per_fold, problem.headline),
         "provenance": {
-            "run": run.get("provenance", {}),
+            "run": provenance,
             "folds": {f.name: f.info for f in folds},
             "report": _report_versions(),
         },
         "notes": notes + [n for m in per_fold for n in m.notes],
     }
-    out = run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     report["files"] = _write_figures(out, task, names, folds, per_fold, report)
     report["files"].update(

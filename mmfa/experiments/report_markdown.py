@@ -83,6 +83,7 @@ def headline_table(
 def render_report(report: dict[str, Any]) -> str:
     """Render the whole ``report.md``."""
     task, folds = report["task_type"], report["folds"]
+    single = bool(report.get("single"))  # one test run (mmfa fit/test), not folds
     out = [
         f"# {report['title']}",
         "",
@@ -92,7 +93,8 @@ def render_report(report: dict[str, Any]) -> str:
             if report["class_names"]
             else ""
         )
-        + f"; {len(folds)} folds, {report['num_predictions']} test predictions.",
+        + ("; " if single else f"; {len(folds)} folds, ")
+        + f"{report['num_predictions']} test predictions.",
         "",
     ]
     out += _headline_section(report)
@@ -101,9 +103,11 @@ def render_report(report: dict[str, Any]) -> str:
     if report["per_class"]:
         out += _per_class_section(report)
     out += [
-        "## Per fold",
+        "## Run" if single else "## Per fold",
         "",
-        "Each fold's own numbers (the means above average these).",
+        "Training of the checkpoint tested."
+        if single
+        else "Each fold's own numbers (the means above average these).",
         "",
         _table(
             ["fold", "n", "epochs", "best epoch", "wall time"]
@@ -116,18 +120,19 @@ def render_report(report: dict[str, Any]) -> str:
         ),
         "",
     ]
-    out += [
-        "## Pooled (all folds' predictions concatenated)",
-        "",
-        "**Not the paper's protocol**, which averages per-fold numbers (above); pooled numbers "
-        "weight large folds more and are shown for comparison only.",
-        "",
-        _table(
-            [display(m) for m in report["headline"]],
-            [[fmt(report["pooled"][m], m) for m in report["headline"]]],
-        ),
-        "",
-    ]
+    if not single:  # one run: pooled = the headline
+        out += [
+            "## Pooled (all folds' predictions concatenated)",
+            "",
+            "**Not the paper's protocol**, which averages per-fold numbers (above); pooled numbers "
+            "weight large folds more and are shown for comparison only.",
+            "",
+            _table(
+                [display(m) for m in report["headline"]],
+                [[fmt(report["pooled"][m], m) for m in report["headline"]]],
+            ),
+            "",
+        ]
     out += _figures_section(report)
     out += _provenance_section(report)
     if report["notes"]:
@@ -137,19 +142,26 @@ def render_report(report: dict[str, Any]) -> str:
 
 def _headline_section(report: dict[str, Any]) -> list[str]:
     task, metrics = report["task_type"], report["headline"]
-    row = {f"{m}_{s}": report[s][m] for m in metrics for s in ("mean", "std")}
+    stats = ("mean",) if report.get("single") else ("mean", "std")
+    row = {f"{m}_{s}": report[s][m] for m in metrics for s in stats}
     raw = [display(m) for m in metrics if _raw(m)]
     # The paper's Tables 3-4 put six classification columns in one row; raw-valued (regression)
     # metrics all fit in one table.
     split = len(metrics) if raw else PAPER_COLUMNS
-    lines = [
-        "## Headline",
-        "",
-        f"Mean ± std over the {len(report['folds'])} folds, "
+    about = (
+        "The test predictions' metrics, "
+        + (f"percent except {' and '.join(raw)}." if raw else "in percent.")
+        if report.get("single")
+        else f"Mean ± std over the {len(report['folds'])} folds, "
         + (f"percent except {' and '.join(raw)}. " if raw else "in percent. ")
         + f"The std is the population std (ddof={report['conventions']['std_ddof']}, NumPy's "
         "default); the paper does not say which it used. "
-        + "A value undefined in some fold (n/a there) is averaged over the others.",
+        + "A value undefined in some fold (n/a there) is averaged over the others."
+    )
+    lines = [
+        "## Headline",
+        "",
+        about,
         "",
         headline_table([row], metrics[:split]),
         "",
@@ -200,34 +212,38 @@ def _seeds_section(report: dict[str, Any]) -> list[str]:
 
 def _per_class_section(report: dict[str, Any]) -> list[str]:
     task, n_folds = report["task_type"], len(report["folds"])
+    single = bool(report.get("single"))
     metrics = [m for m in get_problem(task).per_class if m != "AUC"]
+
+    def cell(stats: dict[str, Any], metric: str) -> str:
+        std = None if single else stats["std"]
+        return fmt(stats["mean"], metric, std) + _partial(stats, n_folds)
+
     body = []
     for name, entry in report["per_class"].items():
-        cells = [
-            fmt(entry[m]["mean"], m, entry[m]["std"]) + _partial(entry[m], n_folds) for m in metrics
-        ]
-        auc = entry["AUC"]
-        body.append(
-            [
-                name,
-                *cells,
-                entry["support"],
-                fmt(auc["mean"], "AUC", auc["std"]) + _partial(auc, n_folds),
-            ]
-        )
+        cells = [cell(entry[m], m) for m in metrics]
+        body.append([name, *cells, entry["support"], cell(entry["AUC"], "AUC")])
     weighted = [
-        fmt(report["mean"][WEIGHTED[m]], m, report["std"][WEIGHTED[m]]) if m in WEIGHTED else "—"
+        fmt(report["mean"][WEIGHTED[m]], m, None if single else report["std"][WEIGHTED[m]])
+        if m in WEIGHTED
+        else "—"
         for m in metrics
     ]
     total = sum(e["support"] for e in report["per_class"].values())
     body.append(["weighted average", *weighted, total, "—"])
     kind = "test utterances (multilabel: positive ones)"
+    about = (
+        f"In percent (paper Tables 8-9, Figs. 4-7). Support = {kind}. A class with no test "
+        "utterance has no per-class numbers (n/a)."
+        if single
+        else f"Mean ± std over folds, in percent (paper Tables 8-9, Figs. 4-7). Support = {kind}, "
+        "summed over folds. A class with no test utterance in a fold is left out of that "
+        "fold's per-class means; `(k/N folds)` says so."
+    )
     return [
         "## Per class",
         "",
-        f"Mean ± std over folds, in percent (paper Tables 8-9, Figs. 4-7). Support = {kind}, "
-        "summed over folds. A class with no test utterance in a fold is left out of that "
-        "fold's per-class means; `(k/N folds)` says so.",
+        about,
         "",
         _table(["class / label", *(display(m) for m in metrics), "support", "AUC"], body),
         "",
@@ -288,7 +304,8 @@ def _provenance_section(report: dict[str, Any]) -> list[str]:
     ]
     details: list[tuple[str, str]] = []
     lines += _value_lines(prov["run"], 0, details)
-    lines += ["", "Per fold (from each fold's `fold.json`):", ""]
+    single = bool(report.get("single"))
+    lines += ["", "The run:" if single else "Per fold (from each fold's `fold.json`):", ""]
     standard = ["seed", "checkpoint", "fold_manifest_sha256", "val_metrics"]
     body = []
     for name, info in prov["folds"].items():
