@@ -500,15 +500,25 @@ def write_predictions(
 
 
 def _monitor(cli: Any) -> tuple[str, str]:
-    """The config's checkpoint metric and mode (``val/UA``, ``max``), as ``mmfa cv`` selects."""
+    """The config's checkpoint metric and mode (``val/UA``, ``max``), as ``mmfa cv`` selects.
+
+    A monitor the baseline cannot compute (``val/loss``: an SVM has no such loss) gives way to
+    the problem's default metric, and the log says so.
+    """
+    from mmfa.problem import get_problem
+
     ckpt = getattr(cli.trainer, "checkpoint_callback", None)
     monitor = getattr(ckpt, "monitor", None) or "val/UA"
     mode = getattr(ckpt, "mode", None) or "max"
     if monitor.removeprefix("val/") not in MULTICLASS_METRICS:
-        raise ConfigError(
-            f"the config's ModelCheckpoint monitors {monitor!r}; mmfa baseline chooses on one of "
-            f"val/{', val/'.join(MULTICLASS_METRICS)}: pass --monitor"
+        problem = get_problem("multiclass")
+        log.info(
+            "the config's checkpoint monitors %s, which the baseline cannot compute; choosing on "
+            "%s instead (--monitor picks another)",
+            monitor,
+            problem.monitor,
         )
+        return problem.monitor, problem.mode
     return monitor, mode
 
 
