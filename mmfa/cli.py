@@ -13,6 +13,7 @@ from mmfa import __version__
 USAGE_EXTRA = """
 mmfa-specific commands:
   mmfa cv --config FILE   cross-validate every fold, then write a report (docs/experiments.md)
+  mmfa data check --config FILE   look at the corpus before training (docs/datasets.md)
   mmfa ablate ...         a grid of cross-validations and a comparison table
   mmfa baseline ...       the classical baseline (openSMILE/TF-IDF + scikit-learn), same folds
   mmfa finetune-text --config FILE --out DIR   fine-tune the text encoder (docs/results_meld.md)
@@ -56,6 +57,11 @@ def _main(argv: list[str] | None) -> None:
         from mmfa.experiments.cv import cv_main
 
         cv_main(args[1:])
+        return
+    if args[:2] == ["data", "check"]:
+        from mmfa.experiments.data_check import data_check_main
+
+        data_check_main(args[2:])
         return
     if args[:1] == ["finetune-text"]:
         from mmfa.finetune.command import finetune_text_main
