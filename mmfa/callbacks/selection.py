@@ -105,7 +105,9 @@ def _lightning_key(callback: L.Callback, key: str, lightning_name: str) -> str:
 def _warn_of_twins(callback: L.Callback, trainer: L.Trainer) -> None:
     """Say so when another callback keeps its state under the same key (an old-style config)."""
     twins = [
-        c for c in trainer.callbacks if c is not callback and c.state_key == callback.state_key
+        c
+        for c in trainer.callbacks  # type: ignore[attr-defined]
+        if c is not callback and c.state_key == callback.state_key
     ]
     if twins:
         rank_zero_warn(
