@@ -490,14 +490,15 @@ def _warnings(check: DataCheck, dm: Any) -> list[Problem]:
                 )
             )
         if rare:
-            shown = ", ".join(f"{c!r} ({check.per_class[c]})" for c in rare)
+            shown = ", ".join(f"{c!r} ({check.per_class[c]} utterances)" for c in rare)
+            one = len(rare) == 1
             warnings.append(
                 Problem(
                     "warning",
                     "rare_class",
-                    f"classes {shown} are rare beside the largest ({largest}); if they are "
-                    "typos of another label, fix them (or list the classes in the config so "
-                    "unknown labels are refused)",
+                    f"{'class' if one else 'classes'} {shown} {'is' if one else 'are'} rare "
+                    f"beside the largest ({largest}); if a typo of another label, fix the "
+                    "labels (or list the classes in the config so unknown labels are refused)",
                     tuple(rare),
                 )
             )

@@ -13,6 +13,7 @@ from mmfa.experiments.data_check import DataCheck, Problem, duration_stats
 
 _SHOW_IDS = 10  # ids listed per problem; the rest are counted
 _SHOW_ROWS = 50  # rows of the skipped-files and over-the-cap tables
+_SHOW_SPEAKERS = 200  # rows of the speaker table (CMU-MOSEI has about a thousand)
 
 
 def write_report(check: DataCheck, out: Path) -> None:
@@ -146,9 +147,13 @@ def _folds(check: DataCheck) -> list[str]:
 def _speakers(check: DataCheck) -> list[str]:
     rows = [
         (speaker, facts["utterances"], *facts["per_class"].values())
-        for speaker, facts in check.per_speaker.items()
+        for speaker, facts in list(check.per_speaker.items())[:_SHOW_SPEAKERS]
     ]
-    return _table(["speaker", "utterances", *check.classes], rows)
+    more = len(check.per_speaker) - len(rows)
+    return [
+        *_table(["speaker", "utterances", *check.classes], rows),
+        *(["", f"... and {more} more speakers (report.json lists all)."] if more else []),
+    ]
 
 
 def _durations(check: DataCheck) -> list[str]:
