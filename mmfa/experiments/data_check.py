@@ -213,7 +213,7 @@ def run_data_check(argv: list[str]) -> tuple[DataCheck, Path]:
     out = args.out or Path("runs") / "data_check" / corpus_name(dm)
     from mmfa.experiments.data_check_report import write_report
 
-    write_report(check, out)
+    write_report(check.to_json(), list(check.durations.values()), out)
     return check, out
 
 
@@ -222,7 +222,7 @@ def data_check_main(argv: list[str]) -> DataCheck:
     check, out = run_data_check(argv)
     from mmfa.experiments.data_check_report import summary_lines
 
-    print("\n".join(summary_lines(check)))
+    print("\n".join(summary_lines(check.to_json())))
     print(f"report written to {out / 'report.md'}")
     if check.errors:
         raise SystemExit(EXIT_PROBLEMS)
@@ -490,7 +490,7 @@ def _warnings(check: DataCheck, dm: Any) -> list[Problem]:
                 )
             )
         if rare:
-            shown = ", ".join(f"{c!r} ({check.per_class[c]} utterances)" for c in rare)
+            shown = ", ".join(f"{c!r} ({_utterances(check.per_class[c])})" for c in rare)
             one = len(rare) == 1
             warnings.append(
                 Problem(
@@ -503,6 +503,10 @@ def _warnings(check: DataCheck, dm: Any) -> list[Problem]:
                 )
             )
     return warnings
+
+
+def _utterances(n: int) -> str:
+    return f"{n} utterance{'' if n == 1 else 's'}"
 
 
 def _error(finding: Finding) -> Problem:

@@ -1,6 +1,8 @@
 """What ``mmfa data check`` writes: the console summary, report.md, report.json, durations.png.
 
-Figures use matplotlib's object API, as the cv report does: no display backend is needed.
+Everything is rendered from the report's JSON payload (``DataCheck.to_json()``), so report.md says
+what report.json holds. Figures use matplotlib's object API, as the cv report does: no display
+backend is needed.
 """
 
 from __future__ import annotations
@@ -9,29 +11,34 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mmfa.experiments.data_check import DataCheck, Problem, duration_stats
-
 _SHOW_IDS = 10  # ids listed per problem; the rest are counted
 _SHOW_ROWS = 50  # rows of the skipped-files and over-the-cap tables
 _SHOW_SPEAKERS = 200  # rows of the speaker table (CMU-MOSEI has about a thousand)
 
 
-def write_report(check: DataCheck, out: Path) -> None:
-    """Write ``report.md``, ``report.json`` and (with durations) ``durations.png`` into ``out``."""
+def write_report(report: dict[str, Any], seconds: list[float], out: Path) -> None:
+    """Write ``report.json``, ``report.md`` and (with durations) ``durations.png`` into ``out``.
+
+    Args:
+        report: the check's JSON payload.
+        seconds: the duration of every readable clip (the histogram).
+        out: the report folder (created).
+    """
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(check.to_json(), indent=1))
-    if check.durations:
-        plot_durations(out / "durations.png", list(check.durations.values()), check)
-    (out / "report.md").write_text(markdown(check))
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    if seconds:
+        title = f"{report['datamodule']}: {len(seconds)} clips"
+        plot_durations(out / "durations.png", seconds, report["cap_seconds"], title)
+    (out / "report.md").write_text(markdown(report))
 
 
-def summary_lines(check: DataCheck) -> list[str]:
+def summary_lines(report: dict[str, Any]) -> list[str]:
     """The console summary: the corpus in one line, then one line per problem."""
-    folds = [f or "official split" for f in check.folds]
-    stats = duration_stats(list(check.durations.values()))
+    folds = [f or "official split" for f in report["folds"]]
+    stats = report["durations"]
     lines = [
-        f"{check.datamodule}: {check.utterances} utterances, {check.speakers} speakers, "
-        f"{len(check.classes)} classes; folds that will run: {', '.join(folds)}"
+        f"{report['datamodule']}: {report['utterances']} utterances, {report['speakers']} "
+        f"speakers, {len(report['classes'])} classes; folds that will run: {', '.join(folds)}"
         + (
             f"; {stats['total_hours']:.2f} h of audio, clips {stats['min']:.2f}-"
             f"{stats['max']:.2f} s"
@@ -39,85 +46,100 @@ def summary_lines(check: DataCheck) -> list[str]:
             else ""
         )
     ]
-    lines += [f"{p.severity}: {p.message}" for p in check.problems]
-    if check.errors:
-        lines.append(f"{len(check.errors)} problems would stop training (exit status 1)")
+    lines += [f"{p['severity']}: {p['message']}" for p in report["problems"]]
+    errors, warnings = _counts(report)
+    if errors:
+        lines.append(f"{errors} problems would stop training (exit status 1)")
     else:
-        lines.append(f"ready to train ({len(check.warnings)} warnings)")
-    lines.append(f"checked in {check.wall_s:.1f} s" + ("" if check.extracted else " (headers)"))
+        lines.append(f"ready to train ({warnings} warnings)")
+    how = "" if report["extracted"] else " (headers)"
+    lines.append(f"checked in {report['wall_s']:.1f} s{how}")
     return lines
 
 
-def markdown(check: DataCheck) -> str:
+def markdown(report: dict[str, Any]) -> str:
     """``report.md``: verdict, problems, classes, folds, speakers, durations, skipped files."""
-    parts = [f"# Data check: {check.datamodule}", "", *_intro(check), ""]
-    parts += ["## Problems", "", *_problems(check.problems), ""]
-    if check.per_class:
-        parts += ["## Classes", "", *_table(["class", "utterances"], check.per_class.items()), ""]
-    parts += ["## Folds", "", *_folds(check), ""]
-    parts += ["## Speakers", "", *_speakers(check), ""]
-    if check.audio_used:
-        parts += ["## Durations", "", *_durations(check), ""]
-    parts += ["## Unreadable or suspect files", "", *_skipped(check), ""]
+    parts = [f"# Data check: {report['datamodule']}", "", *_intro(report), ""]
+    parts += ["## Problems", "", *_problems(report["problems"]), ""]
+    if report["per_class"]:
+        classes = _table(["class", "utterances"], report["per_class"].items())
+        parts += ["## Classes", "", *classes, ""]
+    parts += ["## Folds", "", *_folds(report), ""]
+    parts += ["## Speakers", "", *_speakers(report), ""]
+    if report["audio_used"]:
+        parts += ["## Durations", "", *_durations(report), ""]
+    parts += ["## Unreadable or suspect files", "", *_skipped(report), ""]
     return "\n".join(parts)
 
 
-def plot_durations(path: Path, seconds: list[float], check: DataCheck) -> None:
-    """Histogram of clip durations, with the cap as a vertical line."""
+def plot_durations(path: Path, seconds: list[float], cap: float | None, title: str) -> None:
+    """Histogram of clip durations, with the cap as a vertical line when clips come near it."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 3.5), layout="constrained")
     ax = fig.subplots()
     ax.hist(seconds, bins=min(60, max(10, len(seconds) // 20)), color="tab:blue")
-    if check.cap_seconds is not None and max(seconds) > 0.5 * check.cap_seconds:
-        ax.axvline(check.cap_seconds, color="tab:red", linestyle="--", label="cap (cut beyond)")
+    if cap is not None and max(seconds) > 0.5 * cap:
+        ax.axvline(cap, color="tab:red", linestyle="--", label="cap (cut beyond)")
         ax.legend()
     ax.set_xlabel("seconds")
     ax.set_ylabel("clips")
-    ax.set_title(f"{check.datamodule}: {len(seconds)} clips")
+    ax.set_title(title)
     fig.savefig(path, dpi=100)
 
 
-def _intro(check: DataCheck) -> list[str]:
+def _counts(report: dict[str, Any]) -> tuple[int, int]:
+    """Errors and warnings."""
+    errors = sum(p["severity"] == "error" for p in report["problems"])
+    return errors, len(report["problems"]) - errors
+
+
+def _intro(report: dict[str, Any]) -> list[str]:
+    errors, warnings = _counts(report)
     verdict = (
-        f"**{len(check.errors)} problems would stop training.**"
-        if check.errors
-        else f"**Ready to train** ({len(check.warnings)} warnings)."
+        f"**{errors} problems would stop training.**"
+        if errors
+        else f"**Ready to train** ({warnings} warnings)."
     )
     source = (
         "features extracted (`--extract`): skips are exactly training's"
-        if check.extracted
+        if report["extracted"]
         else "file headers only; silent or NaN clips are found by `--extract`"
     )
+    inputs = " + ".join(
+        name
+        for name, used in (("audio", report["audio_used"]), ("text", report["text_used"]))
+        if used
+    )
+    folds = ", ".join(f or "official split" for f in report["folds"])
     return [
         verdict,
         "",
-        f"- corpus: `{check.root or '(default location)'}`, {check.task_type}, "
-        f"{check.utterances} utterances, {check.speakers} speakers",
-        f"- classes: {', '.join(check.classes) or '(none)'}",
-        f"- folds that will run: {', '.join(f or 'official split' for f in check.folds)}",
-        f"- inputs: {'audio' if check.audio_used else ''}"
-        f"{' + ' if check.audio_used and check.text_used else ''}"
-        f"{'text' if check.text_used else ''}; cap {check.cap_seconds} s",
-        f"- checked: {source}; {check.wall_s:.1f} s",
+        f"- corpus: `{report['root'] or '(default location)'}`, {report['task_type']}, "
+        f"{report['utterances']} utterances, {report['speakers']} speakers",
+        f"- classes: {', '.join(report['classes']) or '(none)'}",
+        f"- folds that will run: {folds}",
+        f"- inputs: {inputs}; clips cut at {report['cap_seconds']} s",
+        f"- checked: {source}; {report['wall_s']:.1f} s",
     ]
 
 
-def _problems(problems: list[Problem]) -> list[str]:
+def _problems(problems: list[dict[str, Any]]) -> list[str]:
     if not problems:
         return ["None."]
     lines = []
     for p in problems:
-        lines.append(f"- **{p.severity}** ({p.kind}): {p.message}")
-        if len(p.ids) > 1:
-            more = f" and {len(p.ids) - _SHOW_IDS} more" if len(p.ids) > _SHOW_IDS else ""
-            lines.append(f"  - {', '.join(f'`{i}`' for i in p.ids[:_SHOW_IDS])}{more}")
+        lines.append(f"- **{p['severity']}** ({p['kind']}): {p['message']}")
+        ids = p["ids"]
+        if len(ids) > 1:
+            more = f" and {len(ids) - _SHOW_IDS} more" if len(ids) > _SHOW_IDS else ""
+            lines.append(f"  - {', '.join(f'`{i}`' for i in ids[:_SHOW_IDS])}{more}")
     return lines
 
 
-def _folds(check: DataCheck) -> list[str]:
+def _folds(report: dict[str, Any]) -> list[str]:
     rows: list[tuple[Any, ...]] = []
-    for fold, facts in check.fold_splits.items():
+    for fold, facts in report["fold_splits"].items():
         usable, total = facts["usable"], facts["utterances"]
         overlap = "; ".join(", ".join(ids) for ids in facts["speaker_overlap"]) or "none"
         rows.append(
@@ -133,31 +155,32 @@ def _folds(check: DataCheck) -> list[str]:
         "",
         *_table(["fold", "train", "val", "test", "left out", "speaker overlap"], rows),
     ]
-    if check.classes:
+    if report["classes"]:
         lines += ["", "Usable utterances per class:", ""]
         class_rows = [
             (fold, split, *facts["per_class"][split].values())
-            for fold, facts in check.fold_splits.items()
+            for fold, facts in report["fold_splits"].items()
             for split in ("train", "val", "test")
         ]
-        lines += _table(["fold", "split", *check.classes], class_rows)
+        lines += _table(["fold", "split", *report["classes"]], class_rows)
     return lines
 
 
-def _speakers(check: DataCheck) -> list[str]:
+def _speakers(report: dict[str, Any]) -> list[str]:
+    speakers = report["per_speaker"]
     rows = [
         (speaker, facts["utterances"], *facts["per_class"].values())
-        for speaker, facts in list(check.per_speaker.items())[:_SHOW_SPEAKERS]
+        for speaker, facts in list(speakers.items())[:_SHOW_SPEAKERS]
     ]
-    more = len(check.per_speaker) - len(rows)
+    more = len(speakers) - len(rows)
     return [
-        *_table(["speaker", "utterances", *check.classes], rows),
+        *_table(["speaker", "utterances", *report["classes"]], rows),
         *(["", f"... and {more} more speakers (report.json lists all)."] if more else []),
     ]
 
 
-def _durations(check: DataCheck) -> list[str]:
-    stats = duration_stats(list(check.durations.values()))
+def _durations(report: dict[str, Any]) -> list[str]:
+    stats, cap, over_cap = report["durations"], report["cap_seconds"], report["over_cap"]
     if not stats["count"]:
         return ["No readable clip."]
     lines = [
@@ -168,26 +191,26 @@ def _durations(check: DataCheck) -> list[str]:
         "![durations](durations.png)",
         "",
     ]
-    if check.cap_seconds is None:
+    if cap is None:
         return [*lines, "No cap (data.max_clip_seconds is null)."]
     lines.append(
-        f"{len(check.over_cap)} clips are longer than the cap ({check.cap_seconds:g} s) and "
-        "would be cut to it."
+        f"{len(over_cap)} clips are longer than the cap ({cap:g} s) and would be cut to it."
     )
-    if check.over_cap:
-        shown = [(i, f"{s:.1f}") for i, s in check.over_cap[:_SHOW_ROWS]]
+    if over_cap:
+        shown = [(i, f"{s:.1f}") for i, s in over_cap[:_SHOW_ROWS]]
         lines += ["", *_table(["id", "seconds"], shown)]
     return lines
 
 
-def _skipped(check: DataCheck) -> list[str]:
-    if not check.skipped:
+def _skipped(report: dict[str, Any]) -> list[str]:
+    skipped = report["skipped"]
+    if not skipped:
         return ["None: training would use every utterance."]
-    counts = ", ".join(f"{r} {n}" for r, n in sorted(check.skip_counts().items()))
-    rows = [(i, r, d) for i, r, d in check.skipped[:_SHOW_ROWS]]
-    more = len(check.skipped) - len(rows)
+    counts = ", ".join(f"{r} {n}" for r, n in sorted(report["skip_counts"].items()))
+    rows = [tuple(row) for row in skipped[:_SHOW_ROWS]]
+    more = len(skipped) - len(rows)
     return [
-        f"{len(check.skipped)} utterances would be skipped ({counts}), with the reasons of "
+        f"{len(skipped)} utterances would be skipped ({counts}), with the reasons of "
         "training's skip report:",
         "",
         *_table(["id", "reason", "detail"], rows),
