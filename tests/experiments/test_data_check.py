@@ -153,3 +153,31 @@ def test_extract_skips_exactly_what_setup_skips(tmp_path: Path) -> None:
     assert dm.feature_report is not None
     assert sorted(extracted.skipped) == sorted(dm.feature_report.skipped)
     assert extracted.fold_splits["official"]["usable"] == {s: len(r) for s, r in dm.refs.items()}
+
+
+def test_manifest_findings_list_every_problem_and_setup_raises_the_first() -> None:
+    from mmfa.datamodules.validation import check_manifest, manifest_findings
+    from mmfa.errors import MMFAError
+    from mmfa.manifest import Utterance
+
+    def utt(uid: str, label: int, split: str) -> Utterance:
+        return Utterance(uid, None, "words", label, "spk", split)
+
+    utts = [
+        utt("a", 0, "train"),
+        utt("a", 1, "train"),  # duplicate id
+        utt("b", 5, "test"),  # label outside the two classes
+        utt("c", 0, "dev"),  # split mmfa does not know
+        utt("d", 1, "dev"),
+    ]
+    kw = {"owner": "Corpus", "class_names": ("x", "y"), "task_type": "multiclass"}
+    findings = manifest_findings(utts, **kw)
+    assert [(f.kind, f.ids) for f in findings] == [
+        ("duplicate_ids", ("a",)),
+        ("bad_labels", ("b",)),
+        ("bad_split", ("c", "d")),
+    ]
+    assert "use 'val'" in findings[2].message
+    with pytest.raises(MMFAError) as raised:
+        check_manifest(utts, **kw)
+    assert str(raised.value) == findings[0].message
