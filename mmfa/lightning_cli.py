@@ -26,10 +26,12 @@ from mmfa.callbacks.selection import BestCheckpoint
 from mmfa.callbacks.skipped import SkippedWriter
 from mmfa.checkpoints import check_remote, inference_spec
 from mmfa.datamodules.base import EmotionDataModule
+from mmfa.errors import ConfigError
 from mmfa.loggers import CSVLogger
 from mmfa.logs import setup_logging
 from mmfa.models.task import EmotionTask
 from mmfa.plugins import load_plugins
+from mmfa.problem import get_problem
 from mmfa.threads import configure_threads
 
 log = logging.getLogger("mmfa")
@@ -99,7 +101,10 @@ class MMFACLI(LightningCLI):
         for name in ("audio_dim", "text_dim", "num_outputs", "task_type"):
             parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
         parser.link_arguments(
-            "data.class_names", "model.class_names", compute_fn=list, apply_on="instantiate"
+            ("data.class_names", "data.task_type"),
+            "model.class_names",
+            compute_fn=model_class_names,
+            apply_on="instantiate",
         )
         parser.add_lightning_class_args(PredictionWriter, "predictions")
         parser.add_lightning_class_args(SkippedWriter, "skipped")
@@ -178,11 +183,122 @@ class MMFACLI(LightningCLI):
             best = getattr(self.trainer.checkpoint_callback, "best_model_path", None) or None
         finish_run(self.trainer, self.model, "fit", best)
 
+    def before_test(self) -> None:
+        """Refuse, in one line, a checkpoint whose weights do not fit the configured network."""
+        self._check_checkpoint()
+
+    def before_validate(self) -> None:
+        """Refuse, in one line, a checkpoint whose weights do not fit the configured network."""
+        self._check_checkpoint()
+
+    def _check_checkpoint(self) -> None:
+        path = self.config[self.subcommand].get("ckpt_path")
+        if path and isinstance(self.model, EmotionTask):
+            check_checkpoint_fits(path, self.model, self.datamodule)
+
     def after_test(self) -> None:
         """Write the report and print the summary, after Lightning's own test table."""
         from mmfa.run_summary import finish_run
 
         finish_run(self.trainer, self.model, "test", self.trainer.ckpt_path)
+
+
+#: Hyper-parameters that set the network's tensor shapes (with the fusion and its arguments).
+_SHAPE_HPARAMS = ("audio_dim", "text_dim", "num_outputs", "audio_factor", "text_factor")
+
+
+def check_checkpoint_fits(path: str | Path, model: EmotionTask, datamodule: Any) -> None:
+    """Refuse a checkpoint whose weights cannot load into ``model``, saying why in words.
+
+    Lightning would fail inside ``load_state_dict`` with lists of tensor names; the checkpoint's
+    inference record and hyper-parameters say why: another fusion (or fusion settings), other
+    front-ends, or another number of classes (a checkpoint of another corpus). The classes' names
+    and order are checked once the weights are in (``EmotionTask._check_features``). A remote,
+    missing or unreadable file is left to Lightning, which says what is wrong with it.
+
+    Raises:
+        ConfigError: the checkpoint does not fit; the message lists every difference.
+    """
+    import torch
+
+    from mmfa.checkpoints import SPEC_KEY, feature_mismatch, is_remote
+
+    if is_remote(path) or not Path(path).is_file():
+        return
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # not a checkpoint: Lightning's own load names the problem
+        return
+    if not isinstance(checkpoint, dict) or _weights_fit(checkpoint.get("state_dict"), model):
+        return
+    trained, now = checkpoint.get(SPEC_KEY) or {}, model.inference_spec or {}
+    differences = []
+    t_fusion, n_fusion = trained.get("fusion") or {}, now.get("fusion") or {}
+    if t_fusion.get("class_path") != n_fusion.get("class_path"):
+        differences.append(
+            f"model.fusion: {t_fusion.get('class_path')} in training, "
+            f"{n_fusion.get('class_path')} now"
+        )
+    else:
+        t_args, n_args = t_fusion.get("init_args") or {}, n_fusion.get("init_args") or {}
+        differences += [
+            f"model.fusion.init_args.{key}: {t_args[key]!r} in training, {n_args[key]!r} now"
+            for key in sorted(set(t_args) & set(n_args))
+            if t_args[key] != n_args[key]
+        ]
+    t_names, n_names = list(trained.get("class_names") or []), list(model.class_names)
+    if len(t_names) != len(n_names):
+        differences.append(
+            f"classes: {t_names} in training ({trained.get('datamodule')}), {n_names} now "
+            f"({now.get('datamodule')})"
+        )
+    hparams = checkpoint.get("hyper_parameters") or {}
+    differences += [
+        f"model.{key}: {hparams[key]!r} in training, {model.hparams[key]!r} now"
+        for key in _SHAPE_HPARAMS
+        if key in hparams
+        and key in model.hparams
+        and hparams[key] != model.hparams[key]
+        and not (key == "num_outputs" and len(t_names) != len(n_names))  # said above
+    ]
+    differences += feature_mismatch(trained, datamodule) if trained else []
+    if not differences:  # no record (not written by mmfa fit/cv) or a difference it cannot see
+        differences = ["its weights are not this network's shapes"]
+    raise ConfigError(
+        f"checkpoint {path} does not fit this configuration: {'; '.join(differences)}. "
+        "Evaluate it with the settings it was trained with (its run's config.yaml), or use "
+        "`mmfa predict --ckpt_path ...`, which needs no config"
+    )
+
+
+def _weights_fit(state: Any, model: EmotionTask) -> bool:
+    """Whether a checkpoint's ``state_dict`` has exactly the model's tensor names and shapes."""
+    if not isinstance(state, dict):
+        return True  # not a Lightning checkpoint: left to Lightning's own load
+    mine = model.state_dict()
+    return set(state) == set(mine) and all(
+        tuple(getattr(state[k], "shape", ())) == tuple(mine[k].shape) for k in mine
+    )
+
+
+def model_class_names(class_names: Any, task_type: str) -> list[str]:
+    """The datamodule's class names, for the task; too few for its problem is a one-line error.
+
+    Checked here, as the data's facts reach the task: the task's metrics (torchmetrics) would
+    otherwise fail with a long traceback over ``num_classes``.
+
+    Raises:
+        ConfigError: fewer classes than the problem needs (one class for classification).
+    """
+    names = [str(n) for n in class_names]
+    problem = get_problem(task_type, key="data.task_type")
+    if len(names) < problem.min_classes:
+        raise ConfigError(
+            f"data: {len(names)} class{'' if len(names) == 1 else 'es'} ({names}); "
+            f"{problem.kind} classification needs at least {problem.min_classes}. Check the "
+            "corpus' label column and the declared classes (e.g. data.classes)"
+        )
+    return names
 
 
 def test_best(

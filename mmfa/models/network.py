@@ -7,12 +7,19 @@ import functools
 import torch
 from torch import Tensor, nn
 
+from mmfa.errors import ConfigError
 from mmfa.fusion.base import Fusion, FusionFactory
 from mmfa.fusion.mmfa import MMFAFusion
 from mmfa.layers import full_mask
 from mmfa.models.encoder import ModalityEncoder
 
 _KNOWN_MODALITIES = ("audio", "text")
+#: A fusion to suggest when a modality has no features.
+_WITHOUT = {"audio": "TextOnly", "text": "AudioOnly"}
+
+
+class NetworkConfigError(ConfigError, ValueError):
+    """A network setting that cannot work; the message names the config key (a ValueError too)."""
 
 
 def _declared_modalities(factory: FusionFactory) -> tuple[str, ...] | None:
@@ -73,7 +80,10 @@ class MMFANetwork(nn.Module):
     ) -> None:
         super().__init__()
         if not 0.0 <= modality_dropout <= 1.0:
-            raise ValueError(f"modality_dropout must be in [0, 1], got {modality_dropout}")
+            raise NetworkConfigError(
+                f"model.modality_dropout={modality_dropout}: a share of training utterances, "
+                "so it must be in [0, 1] (0: off, the paper)"
+            )
         self.modality_dropout = modality_dropout
         self.audio_units = round(audio_factor * audio_dim)  # paper eq. (5)
         self.text_units = round(text_dim / text_factor)  # paper eq. (6)
@@ -111,10 +121,12 @@ class MMFANetwork(nn.Module):
         }
         for name in modalities:
             if units[name][0] < 1:
-                raise ValueError(
-                    f"the fusion uses {name} but its GRU would have {units[name][0]} units "
-                    f"({units[name][1]}); check the data's {name}_dim or pick a fusion without "
-                    f"{name}"
+                # dim 0: the data gives no such features (data.use_<name>=false, or the corpus)
+                raise NetworkConfigError(
+                    f"model.fusion reads {name}, but its GRU would have {units[name][0]} units "
+                    f"({units[name][1]}): the data gives no {name} features (is "
+                    f"data.use_{name} false?) or model.{name}_factor is off. Turn data.use_{name} "
+                    f"on, or pick a fusion without {name} ({_WITHOUT[name]})"
                 )
 
     def _encode(

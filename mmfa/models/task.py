@@ -260,10 +260,23 @@ class EmotionTask(L.LightningModule):
         self.inference_spec = checkpoint.get(SPEC_KEY, self.inference_spec)
 
     def _check_features(self) -> None:
-        """Refuse to evaluate a checkpoint on features computed with other settings."""
+        """Refuse to evaluate a checkpoint on other classes (or their order) or other features."""
         datamodule = getattr(self.trainer, "datamodule", None)
         if self.inference_spec is None or datamodule is None:
             return
+        trained = [str(n) for n in self.inference_spec.get("class_names") or []]
+        now = [str(n) for n in getattr(datamodule, "class_names", None) or []]
+        if trained and now and trained != now:  # each score column would name another class
+            corpus = self.inference_spec.get("datamodule")
+            fix = (
+                "the same classes in another order, so its labels would be read as other "
+                "classes. Declare the classes in the checkpoint's order (e.g. "
+                f"data.classes=[{', '.join(trained)}])"
+                if sorted(trained) == sorted(now)
+                else f"it was trained on another corpus ({corpus}; the data is "
+                f"{type(datamodule).__name__}). Evaluate it on the corpus it was trained on"
+            )
+            raise ConfigError(f"the checkpoint's classes are {trained}, the data's {now}: {fix}")
         differences = feature_mismatch(self.inference_spec, datamodule)
         if differences:
             raise ConfigError(
