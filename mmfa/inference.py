@@ -116,6 +116,7 @@ class EmotionRecognizer:
         self.modalities = tuple(task.fusion.modalities)
         #: A model trained with modality dropout can do without one of its modalities.
         self.tolerates_missing = float(task.network.modality_dropout) > 0
+        self._told_unnamed = False
 
     @classmethod
     def from_checkpoint(
@@ -376,6 +377,16 @@ class EmotionRecognizer:
         )
         datamodule.setup("predict")
         report = datamodule.feature_report
+        if datamodule.unnamed_speakers and not self._told_unnamed:
+            self._told_unnamed = True  # once per recogniser: a loop of predict() calls stays quiet
+            log.warning(
+                "%d input(s) have no speaker: this model normalises audio per speaker, so they "
+                "are standardised with its training set's statistics (on RAVDESS about 6 UA "
+                "points below naming the speakers). Name speakers when you know them: speaker= / "
+                "speakers= in Python; --speaker, --speaker_from_folder or a manifest 'speaker' "
+                "column on the command line",
+                datamodule.unnamed_speakers,
+            )
         writer = PredictionWriter(predict_file=str(out) if out is not None else "")
         callbacks: list[Any] = [writer]
         if skipped_out is not None:

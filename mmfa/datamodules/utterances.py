@@ -99,6 +99,9 @@ class UtteranceDataModule(L.LightningDataModule):
         self.feature_report: FeatureReport | None = None
         #: One dataset per group of inputs with the same modalities, fullest first.
         self.datasets: dict[tuple[str, ...], FeatureDataset] = {}
+        #: Inputs with audio but no speaker, standardised with the training statistics (a model
+        #: trained with per-speaker normalisation only).
+        self.unnamed_speakers = 0
 
     def split_of(self, utt: Utterance) -> str:
         """Inputs belong to no split (the skipped-inputs list leaves the column empty)."""
@@ -123,6 +126,12 @@ class UtteranceDataModule(L.LightningDataModule):
             rows[modality], stores[modality] = self._extract(modality, positions, failed, report)
         report.skipped = [failed[i] for i in sorted(failed)]
         self.feature_report = report
+        if self.preparation.speaker_norm:
+            self.unnamed_speakers = sum(
+                1
+                for i in rows.get("audio", {})
+                if i not in failed and not self.utterances[i].speaker
+            )
         stats = self.preparation.statistics(
             (self.utterances[i].speaker, stores["audio"].get_row(row))
             for i, row in rows.get("audio", {}).items()

@@ -128,3 +128,26 @@ def test_export_refuses_to_mix_with_other_files(
         from mmfa import EmotionRecognizer
 
         EmotionRecognizer.from_pretrained(busy)
+
+
+def test_unnamed_speakers_use_the_training_statistics_and_say_so_once(
+    exported: tuple[Path, Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A speaker-normalised model on files without speakers: no per-file statistics, one warning;
+    a single file gives what it gives among many (the statistics do not depend on the others)."""
+    from mmfa import EmotionRecognizer
+
+    ckpt, predictions, _ = exported
+    ids, paths, texts, speakers = _inputs(predictions)
+    recognizer = EmotionRecognizer.from_checkpoint(ckpt)
+    with caplog.at_level("WARNING"):
+        many = recognizer.predict_many(paths[:6], texts=texts[:6], ids=ids[:6], progress=False)
+        one = recognizer.predict(paths[0], text=texts[0])
+    assert caplog.text.count("have no speaker") == 1
+    for name, value in one.scores.items():
+        assert many.predictions[0].scores[name] == pytest.approx(value, abs=1e-6)
+    caplog.clear()
+    named = EmotionRecognizer.from_checkpoint(ckpt)
+    with caplog.at_level("WARNING"):
+        named.predict(paths[0], text=texts[0], speaker=speakers[0])
+    assert "have no speaker" not in caplog.text
