@@ -107,14 +107,27 @@ def _from_file(path: Path, uid: str, speaker: str | None, from_folder: bool) -> 
     return Utterance(id=uid, audio_path=path, text=text, label=0, speaker=who)
 
 
-def _read_manifest(path: Path, speaker: str | None, from_folder: bool) -> Inputs:
+def read_table(path: Path, required: tuple[str, ...] = ()) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of a manifest, ``.csv`` or ``.jsonl``, with their line numbers.
+
+    The one manifest reader: ``mmfa predict --input`` and corpus plugins (e.g. the example
+    wav-folder plugin) read their tables through it, so every table gets the same checks.
+
+    Raises:
+        ConfigError: no such file, not UTF-8 (with the byte and a fix), a line that is not a JSON
+            object, a CSV row with extra cells or an unterminated quote, no rows, or a missing
+            ``required`` column.
+    """
     if not path.is_file():
-        raise ConfigError(f"--input {path}: no such manifest")
+        raise ConfigError(f"{path}: no such manifest")
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 ({err}); save the manifest as UTF-8") from None
-    rows: list[tuple[int, dict[str, object]]] = []
+        raise ConfigError(
+            f"{path} is not UTF-8 (byte {err.object[err.start]:#04x} at offset {err.start}); "
+            "re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8`"
+        ) from None
+    rows: list[tuple[int, dict[str, Any]]] = []
     if path.suffix.lower() == ".jsonl":
         for n, line in enumerate(raw.splitlines(), start=1):
             if line.strip():
@@ -137,6 +150,14 @@ def _read_manifest(path: Path, speaker: str | None, from_folder: bool) -> Inputs
             rows.append((reader.line_num, dict(row)))
     if not rows:
         raise ConfigError(f"{path}: the manifest has no rows")
+    missing = [c for c in required if c not in rows[0][1]]
+    if missing:
+        raise ConfigError(f"{path}: missing columns {missing}; expected {', '.join(required)}")
+    return rows
+
+
+def _read_manifest(path: Path, speaker: str | None, from_folder: bool) -> Inputs:
+    rows = read_table(path)
     utterances, labels = [], []
     for n, row in rows:
         audio = str(row.get("path") or "")

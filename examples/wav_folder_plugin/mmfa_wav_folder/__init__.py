@@ -13,13 +13,13 @@ trains on the rest. With a ``split`` column (train/val/test) that split is used 
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from mmfa.datamodules.base import EmotionDataModule
+from mmfa.datamodules.inputs import read_table
 from mmfa.errors import ConfigError
 from mmfa.manifest import Utterance
 
@@ -107,17 +107,5 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
         raise ConfigError(
             f"{path} does not exist; data.root must hold a CSV with columns {', '.join(REQUIRED)}"
         )
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
-            "re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8`"
-        ) from exc
-    if not rows:
-        raise ConfigError(f"{path} has no rows")
-    missing = [c for c in REQUIRED if c not in rows[0]]
-    if missing:
-        raise ConfigError(f"{path}: missing columns {missing}; expected {', '.join(REQUIRED)}")
-    return rows
+    # mmfa's one manifest reader: UTF-8 and quoting checks, messages naming the line.
+    return [{k: str(v) for k, v in row.items()} for _, row in read_table(path, REQUIRED)]
