@@ -15,6 +15,13 @@ The suite keeps the defects of issue 10 fixed; each file names what it guards:
 - ``test_num_workers.py``, ``test_audio_inputs.py``, ``test_skipped_file.py``: results independent
   of ``num_workers``, truncated and out-of-range audio, ``skipped.csv`` (item 10);
 - ``test_cv_kill.py`` (slow): ``kill -9`` of ``mmfa cv`` at random points, then the same report.
+- ``test_checkpoint_trust.py``: a checkpoint names only registered classes (fusion, audio and
+  text front-ends), nothing else is imported or called; remote pickles never run;
+- ``test_cv_run_folder.py``: one ``mmfa cv`` per run folder, finished folds reused only on the
+  same data, colliding fold names.
+
+Prediction's own guards (``--out`` never overwrites an input, arrays as audio libraries return
+them) live in ``tests/inference/``.
 
 Run the slow cases with ``python -m pytest -m slow tests/reliability`` (CI does).
 """
