@@ -7,7 +7,7 @@ matrix and ROC plots; the same report ``mmfa cv`` writes, for one fold:
 on alone::
 
     mmfa fit: done. Run folder: runs/demo/version_0
-      best epoch 41 (epochs 0-59 trained) (val/UA 93.75), checkpoint runs/demo/version_0/checkpoints/best.ckpt
+      best epoch 41 (of 0-59), val/UA 93.75, checkpoint runs/demo/version_0/checkpoints/best.ckpt
       test, 120 utterances: ACC (WA) 92.50 | ACC_B (UA) 92.50 | PRE 92.61 | ...
       predictions: runs/demo/version_0/predictions.csv
       skipped: none (runs/demo/version_0/skipped.csv)
@@ -87,9 +87,9 @@ class RunSummary:
         else:
             epoch = "?" if self.best_epoch is None else str(self.best_epoch)
             if self.epochs:  # Lightning counts epochs from 0, as fold.json and the report do
-                epoch += f" (epochs 0-{self.epochs - 1} trained)"
+                epoch += f" (of 0-{self.epochs - 1})"
             score = (
-                f" ({self.monitor} {fmt(self.val_score, self.monitor)})"
+                f", {self.monitor} {fmt(self.val_score, self.monitor)}"
                 if self.monitor and self.val_score is not None
                 else ""
             )

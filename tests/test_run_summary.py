@@ -52,8 +52,7 @@ def test_last_lines_name_folder_best_epoch_checkpoint_and_predictions(
     folder = root / "demo" / "version_0"
     last = lines[-6:]
     assert last[0] == f"mmfa fit: done. Run folder: {folder}"
-    assert last[1].startswith("  best epoch ") and "(epochs 0-1 trained)" in last[1]
-    assert "(val/UA " in last[1]
+    assert last[1].startswith("  best epoch ") and "(of 0-1), val/UA " in last[1]
     assert last[1].endswith(f"checkpoint {folder / 'checkpoints' / 'best.ckpt'}")
     assert last[2].startswith("  test, 24 utterances: ACC (WA) ")
     assert last[3] == f"  predictions: {folder / 'predictions.csv'}"
@@ -69,9 +68,9 @@ def test_best_epoch_is_the_checkpoints(fit: tuple[Path, list[str]]) -> None:
 
     root, lines = fit
     ckpt = torch.load(next(root.rglob("best.ckpt")), map_location="cpu", weights_only=True)
-    assert f"  best epoch {ckpt['epoch']} (epochs 0-1 trained)" in lines[-5]
+    assert lines[-5].startswith(f"  best epoch {ckpt['epoch']} (of 0-1), ")
     state = next(v for k, v in ckpt["callbacks"].items() if "ModelCheckpoint" in k)
-    assert f"(val/UA {100 * float(state['best_model_score']):.2f})" in lines[-5]
+    assert f", val/UA {100 * float(state['best_model_score']):.2f}, " in lines[-5]
 
 
 def test_fit_writes_the_report_cv_writes_for_a_fold(fit: tuple[Path, list[str]]) -> None:
@@ -149,6 +148,6 @@ def test_a_regression_run_gets_a_scatter_and_raw_mae(tmp_path: Path) -> None:
         num_test=20,
     )
     text = "\n".join(summary.lines())
-    assert f"  best epoch 3 (val/MAE 0.712), checkpoint {tmp_path / 'best.ckpt'}" in text
+    assert f"  best epoch 3, val/MAE 0.712, checkpoint {tmp_path / 'best.ckpt'}" in text
     assert f"MAE {report['mean']['MAE']:.3f} |" in text
     assert f"Acc-2 {100 * report['mean']['acc2']:.2f}" in text
