@@ -274,3 +274,18 @@ def test_speaker_normalised_model_round_trip(tmp_path: Path) -> None:
     for uid, row in want.items():
         for column in (c for c in row if c.startswith("score_")):
             assert float(got[uid][column]) == pytest.approx(float(row[column]), abs=1e-5), uid
+
+
+def test_without_out_a_table_is_printed_and_bad_options_are_one_line(
+    trained: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt, _, manifest = trained
+    main(["predict", "--ckpt_path", str(ckpt), "--input", str(manifest)])
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["input", "prediction", "score"]
+    assert len(table) == 1 + len(_rows(manifest))
+    with pytest.raises(ConfigError, match="device='tpu'"):
+        main(["predict", "--ckpt_path", str(ckpt), "--input", str(manifest), "--device", "tpu"])
+    with pytest.raises(SystemExit):
+        main(["predict", "--ckpt_path", str(ckpt), "--input", str(manifest), "--batch_size", "0"])
+    assert "--batch_size 0" in capsys.readouterr().err
