@@ -41,7 +41,11 @@ def _annotated_matrix(
 
 
 def plot_confusion(
-    path: Path, counts: np.ndarray, class_names: Sequence[str], title: str = ""
+    path: Path,
+    counts: np.ndarray,
+    class_names: Sequence[str],
+    title: str = "",
+    counts_title: str = "counts (summed over folds)",
 ) -> None:
     """Plot the confusion counts summed over folds beside the row-normalised matrix.
 
@@ -50,13 +54,14 @@ def plot_confusion(
         counts: ``(K, K)`` counts, rows = true class, columns = predicted class.
         class_names: ``K`` names.
         title: the figure's title (the run's name), so a PNG seen alone says where it is from.
+        counts_title: the counts' subtitle (``"counts"`` for one run).
     """
     fig = Figure(
         figsize=(6 + 0.9 * len(class_names), 3.2 + 0.35 * len(class_names)), layout="constrained"
     )
     fig.suptitle(title)
     left, right = fig.subplots(1, 2)
-    _annotated_matrix(left, counts, class_names, class_names, "d", "counts (summed over folds)")
+    _annotated_matrix(left, counts, class_names, class_names, "d", counts_title)
     _annotated_matrix(
         right, row_normalise(counts), class_names, class_names, ".2f", "row-normalised"
     )
@@ -145,7 +150,8 @@ def plot_roc(
         axes, class_names, per_class, auc_mean, auc_std, strict=False
     ):
         curves, mean = mean_roc(folds)
-        for curve in curves:
+        single = len(folds) == 1  # one run (mmfa fit/test): its curve, no mean over folds
+        for curve in [] if single else curves:
             ax.plot(FPR_GRID, curve, color="tab:blue", lw=0.6, alpha=0.35)
         if curves:
             ax.plot(
@@ -153,7 +159,9 @@ def plot_roc(
                 mean,
                 color="tab:red",
                 lw=2,
-                label=f"mean, AUC {mean_auc:.3f} ± {std_auc:.3f}\n({len(curves)} folds)",
+                label=f"AUC {mean_auc:.3f}"
+                if single
+                else f"mean, AUC {mean_auc:.3f} ± {std_auc:.3f}\n({len(curves)} folds)",
             )
             ax.legend(loc="lower right", fontsize=7)
         else:

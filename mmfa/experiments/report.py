@@ -131,9 +131,8 @@ def build_test_report(
     ids, target, scores = read_predictions(predictions, task, names)
     run_dir = predictions.parent
     fold = FoldPredictions(run_dir.name, ids, target, scores, dict(info or {}))
-    return _write_report(
-        Path(out), f"Test report: {run_dir.name}", run_dir, task, names, [fold], [], {}, single=True
-    )
+    title = f"Test report: {run_dir.parent.name}/{run_dir.name}"  # e.g. demo/version_3
+    return _write_report(Path(out), title, run_dir, task, names, [fold], [], {}, single=True)
 
 
 def _write_report(
@@ -301,7 +300,13 @@ def _multiclass_figures(
         "counts": counts.tolist(),
         "row_normalised": plots.row_normalise(counts).tolist(),
     }
-    plots.plot_confusion(out / "confusion_matrix.png", counts, names, title=report["title"])
+    plots.plot_confusion(
+        out / "confusion_matrix.png",
+        counts,
+        names,
+        title=report["title"],
+        counts_title="counts" if report["single"] else "counts (summed over folds)",
+    )
     return _roc(
         out,
         names,

@@ -271,6 +271,9 @@ def _figures_section(report: dict[str, Any]) -> list[str]:
         "roc_curves": "ROC curves per class: one thin line per fold, the mean in red",
         "scatter": "Predicted against gold scores",
     }
+    if report.get("single"):  # one run: nothing summed or averaged
+        titles["confusion_matrix"] = "Confusion matrix (counts and row-normalised)"
+        titles["roc_curves"] = "ROC curves per class"
     lines = ["## Figures", ""]
     for key, title in titles.items():
         if key in report["files"]:
