@@ -74,3 +74,15 @@ def format_plugins(plugins: list[PluginInfo]) -> str:
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
     )
+
+
+def plugins_main(argv: list[str]) -> None:
+    """``mmfa plugins``: print every installed plugin by entry-point group (nothing imported)."""
+    import argparse
+
+    argparse.ArgumentParser(
+        prog="mmfa plugins",
+        description="List the installed datamodule, fusion and front-end plugins (read from "
+        "package metadata: nothing is imported).",
+    ).parse_args(argv)
+    print(format_plugins(list_plugins()))
