@@ -27,8 +27,8 @@ from mmfa.callbacks.skipped import SkippedWriter
 from mmfa.checkpoints import check_remote, inference_spec
 from mmfa.datamodules.base import EmotionDataModule
 from mmfa.errors import ConfigError
-from mmfa.loggers import CSVLogger
-from mmfa.logs import setup_logging
+from mmfa.loggers import CSVLogger, run_name, uses_wandb, with_run_folder
+from mmfa.logs import expect_moved_checkpoint, setup_logging
 from mmfa.models.task import EmotionTask
 from mmfa.plugins import load_plugins
 from mmfa.problem import get_problem
@@ -142,13 +142,15 @@ class MMFACLI(LightningCLI):
             config.weights_only = weights_only_for(
                 config.get("ckpt_path"), config.get("weights_only")
             )
-        if self.fold_target is None:
-            return
-        target = self.fold_target
-        config.trainer.default_root_dir = str(target.folder)
-        config.predictions.dirpath = str(target.folder)
-        config.skipped.dirpath = str(target.folder)
-        config.trainer.logger = _fold_loggers(config.trainer.logger, target)
+        # A folder of the run's own even when the config logs only to W&B (mmfa.loggers).
+        config.trainer.logger = with_run_folder(config.trainer.logger, run_name(config))
+        if self.fold_target is not None:
+            target = self.fold_target
+            config.trainer.default_root_dir = str(target.folder)
+            config.predictions.dirpath = str(target.folder)
+            config.skipped.dirpath = str(target.folder)
+            config.trainer.logger = _fold_loggers(config.trainer.logger, target)
+        keep_wandb_noninteractive(uses_wandb(config.trainer.logger))
 
     def instantiate_classes(self) -> None:
         """Instantiate; give the task what its checkpoints carry; set this process's threads."""
@@ -193,6 +195,8 @@ class MMFACLI(LightningCLI):
 
     def _check_checkpoint(self) -> None:
         path = self.config[self.subcommand].get("ckpt_path")
+        if path:  # an earlier run's checkpoint, evaluated in this run's folder
+            expect_moved_checkpoint()
         if path and isinstance(self.model, EmotionTask):
             check_checkpoint_fits(path, self.model, self.datamodule)
 
@@ -351,7 +355,7 @@ def _fold_loggers(loggers: Any, target: FoldTarget) -> list[Namespace]:
     if target.wandb_project and not has_wandb:
         out.append(
             Namespace(
-                class_path="lightning.pytorch.loggers.WandbLogger",
+                class_path="mmfa.loggers.WandbLogger",
                 init_args=Namespace(
                     project=target.wandb_project,
                     save_dir=str(target.folder),
@@ -376,8 +380,16 @@ def wandb_key_available() -> bool:
         return False
 
 
-def keep_wandb_noninteractive() -> None:
-    """Never let W&B prompt for a key or hang: without one, log offline and say so."""
+def keep_wandb_noninteractive(wandb_configured: bool = True) -> None:
+    """Never let W&B prompt for a key or hang: without one, log offline and say so.
+
+    Only for a run that logs to W&B (``wandb_configured``); others say nothing. W&B's own console
+    lines (banners, "sync this run", deprecations, with raw colour codes in log files) are
+    silenced unless ``WANDB_SILENT`` is set: its files, and any exception, still say everything.
+    """
+    if not wandb_configured:
+        return
+    os.environ.setdefault("WANDB_SILENT", "true")
     if os.environ.get("WANDB_MODE") or wandb_key_available():
         return
     os.environ["WANDB_MODE"] = "offline"
@@ -404,7 +416,6 @@ def build_cli(
     """
     setup_logging()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    keep_wandb_noninteractive()
     load_plugins()
     return MMFACLI(
         EmotionTask,

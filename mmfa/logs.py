@@ -4,13 +4,17 @@ Lightning logs through its own handlers on the ``lightning.pytorch`` and ``light
 loggers. Configuring the root logger as well (``logging.basicConfig``) printed every Lightning
 line twice, and a cross-validation builds one Trainer per fold, which repeats "GPU available",
 "Seed set" and the tips once per fold. :func:`setup_logging` gives mmfa its own handler, leaves
-the root alone, and filters repeats and tips out of every console handler it knows.
+the root alone, and filters repeats and tips out of every console handler it knows. Lines that
+tell an mmfa user nothing (which accelerators exist, advertising) are dropped; mmfa's own warnings
+(categories defined in ``mmfa``) print as one line like its log lines, without Python's echo of
+the source line that raised them.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from typing import Any
 
 #: Messages that never help an mmfa user (advertising, or advice that does not apply here).
 _NOISE = (
@@ -18,6 +22,10 @@ _NOISE = (
     "litlogger",
     "litmodels",
     "`Trainer(limit_",  # a test/fast_dev_run setting echoed back
+    # Which accelerators exist: mmfa picks the device (trainer.accelerator), errors say if not.
+    "GPU available:",
+    "TPU available:",
+    "HPU available:",
 )
 #: Warnings Lightning raises for choices mmfa makes on purpose.
 _IGNORED_WARNINGS = (
@@ -56,10 +64,23 @@ class _Quiet(logging.Filter):
 _FILTER = _Quiet()
 
 
+def _one_line(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> str:
+    """Format mmfa's warnings as ``WARNING <module>: <message>``, others as Python does."""
+    if category.__module__.split(".")[0] == "mmfa":
+        return f"WARNING {category.__module__}: {message}\n"
+    return _python_format(message, category, *args, **kwargs)
+
+
+_python_format = warnings.formatwarning
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """Give the ``mmfa`` logger one console handler and quieten Lightning (idempotent)."""
+    global _python_format
     for pattern in _IGNORED_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
+    if warnings.formatwarning is not _one_line:  # e.g. Lightning's format, kept for the rest
+        _python_format, warnings.formatwarning = warnings.formatwarning, _one_line
     mmfa_log = logging.getLogger("mmfa")
     mmfa_log.setLevel(level)
     if not any(getattr(h, "_mmfa", False) for h in mmfa_log.handlers):
@@ -73,6 +94,16 @@ def setup_logging(level: int = logging.INFO) -> None:
         for existing in logging.getLogger(name).handlers:
             if _FILTER not in existing.filters:
                 existing.addFilter(_FILTER)
+
+
+def expect_moved_checkpoint() -> None:
+    """Hush Lightning's "dirpath has changed" for a checkpoint evaluated from another folder.
+
+    ``mmfa test``/``validate`` load a checkpoint written by an earlier run, whose callback state
+    names that run's folder; Lightning warns that the selection state (best score, top-k) will
+    not be reloaded, which evaluation never uses. A resumed ``mmfa fit`` still warns.
+    """
+    warnings.filterwarnings("ignore", message=r"The dirpath has changed from .*")
 
 
 def forget_shown() -> None:

@@ -31,6 +31,10 @@ ADVICE = (
 )
 
 
+class CollapsedPredictions(UserWarning):
+    """What :class:`CollapseWarning` warns with (one console line: :mod:`mmfa.logs`)."""
+
+
 class CollapseWarning(L.Callback):
     """Warn when validation predictions carry no information for ``patience`` epochs in a row.
 
@@ -121,7 +125,7 @@ class CollapseWarning(L.Callback):
                 f"row (epoch {trainer.current_epoch}): UA {ua:.1%} against a chance level of "
                 f"{chance:.1%}; {len(used)} of {len(recall)} classes predicted "
                 f"({', '.join(used)}). " + ADVICE,
-                category=UserWarning,
+                category=CollapsedPredictions,
             )
 
     @staticmethod
