@@ -340,19 +340,10 @@ def _tags(cli: Any, args: argparse.Namespace) -> list[str]:
 
 
 def _unit_name(fold: str | None, seed: int, num_seeds: int) -> str:
-    """The folder name of one fold/seed: the fold's name, made safe, plus the seed if several.
-
-    A name that had to change to be safe gets a short hash of the original, so that folds whose
-    names differ only in unsafe characters (``x/y`` and ``x_y``) never share a folder.
-    """
+    """The folder name of one fold/seed: the fold's name made safe, plus the seed if several."""
     from mmfa.experiments.run_config import safe_name
 
-    if fold is None:
-        name = "official"
-    else:
-        name = safe_name(fold)
-        if name != fold:
-            name = f"{name[:90]}-{hashlib.sha256(fold.encode()).hexdigest()[:8]}"
+    name = safe_name(fold) if fold is not None else "official"
     return f"{name}-seed{seed}" if num_seeds > 1 or fold is None else name
 
 

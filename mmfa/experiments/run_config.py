@@ -108,9 +108,15 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def safe_name(name: str) -> str:
-    """A fold name fit to be one folder name: no separators, no ``..``, never empty or hidden."""
-    cleaned = _UNSAFE.sub("_", name).strip("._") or "fold"
-    return cleaned[:100]
+    """A fold name fit to be one folder name: no separators, no ``..``, never empty or hidden.
+
+    A name that had to change gets a short hash of the original, so that names differing only
+    in unsafe characters (``x/y`` and ``x_y``) never share a folder.
+    """
+    cleaned = (_UNSAFE.sub("_", name).strip("._") or "fold")[:90]
+    if cleaned == name:
+        return cleaned
+    return f"{cleaned}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def inside(folder: Path, path: Path) -> Path:
