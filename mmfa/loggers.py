@@ -90,12 +90,10 @@ class WandbLogger(_LightningWandbLogger):
     run that the setting "has no effect", before any of its own quiet settings apply.
     """
 
-    @property
-    def experiment(self) -> Any:
-        """The W&B run, started on first use (see Lightning's ``WandbLogger.experiment``)."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         if self._wandb_init.get("anonymous", False) is None:
             del self._wandb_init["anonymous"]
-        return super().experiment
 
 
 def _class_name(entry: Any) -> str:

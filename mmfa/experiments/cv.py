@@ -55,7 +55,10 @@ def add_cv_arguments(parser: argparse._ActionsContainer, *, out: bool = True) ->
     )
     if out:
         parser.add_argument(
-            "--out", type=Path, default=None, help="run folder (default: runs/cv/<config name>)"
+            "--out",
+            type=Path,
+            default=None,
+            help="run folder (default: runs/cv/<corpus>-<fusion>, e.g. runs/cv/ravdess-MMFAFusion)",
         )
     parser.add_argument(
         "--new-run",
@@ -90,24 +93,27 @@ def cv_main(argv: list[str]) -> Path:
     args, overrides = parse_args(argv)
     from mmfa.experiments.run_config import fresh_folder
     from mmfa.experiments.run_folder import lock_run_folder
-
-    run_dir = args.out or Path("runs") / "cv" / Path(args.config[-1]).stem
-    if args.new_run:
-        run_dir = fresh_folder(run_dir)
-    if not _is_rank_zero():  # a DDP rank started by rank 0, which holds the folder
-        return _cross_validate(run_dir, args, overrides, argv)
-    with lock_run_folder(run_dir):
-        return _cross_validate(run_dir, args, overrides, argv)
-
-
-def _cross_validate(
-    run_dir: Path, args: argparse.Namespace, overrides: list[str], argv: list[str]
-) -> Path:
-    from mmfa.experiments.run_config import check_resume
     from mmfa.lightning_cli import build_cli
+    from mmfa.loggers import run_name
 
     base = [a for c in args.config for a in ("--config", c)] + overrides
     probe = build_cli(base, run=False)
+    # Named after what is cross-validated (runs/cv/ravdess-MMFAFusion), not the last --config
+    # file: a recipe added after two corpus configs would give both runs one folder.
+    run_dir = args.out or Path("runs") / "cv" / run_name(probe.config)
+    if args.new_run:
+        run_dir = fresh_folder(run_dir)
+    if not _is_rank_zero():  # a DDP rank started by rank 0, which holds the folder
+        return _cross_validate(run_dir, probe, base, args, argv)
+    with lock_run_folder(run_dir):
+        return _cross_validate(run_dir, probe, base, args, argv)
+
+
+def _cross_validate(
+    run_dir: Path, probe: Any, base: list[str], args: argparse.Namespace, argv: list[str]
+) -> Path:
+    from mmfa.experiments.run_config import check_resume
+
     config = _resolved_config(probe)
     check_resume(run_dir, config)
     fold_names = probe.datamodule.fold_names()
