@@ -91,3 +91,45 @@ def test_trains_through_the_real_cli(tmp_path: Path) -> None:
     assert {dm.utterances[r.index].speaker for r in dm.refs["test"]} == {"bob"}
     assert cli.model.hparams["num_outputs"] == 3
     assert "test/UA" in cli.trainer.callback_metrics
+
+
+def _labels_csv(root: Path, labels: list[str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "transcript", "label", "speaker"])
+        writer.writerows(
+            [f"a{i}.wav", "words", label, f"s{i % 2}"] for i, label in enumerate(labels)
+        )
+    return root
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["happy", "happy", "hapy"],
+        ["sad", "happy", "happy", "sad", "hapy"],
+        ["happy"] * 11 + ["hapy"],
+    ],
+)
+def test_a_label_seen_once_beside_others_is_named_whatever_the_rows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, labels: list[str]
+) -> None:
+    from mmfa_wav_folder import WavFolderDataModule
+
+    with caplog.at_level("WARNING"):
+        WavFolderDataModule(root=str(_labels_csv(tmp_path, labels)))
+    warned = [r.getMessage() for r in caplog.records if "occur only once" in r.getMessage()]
+    assert len(warned) == 1 and "['hapy']" in warned[0]
+
+
+def test_no_typo_warning_when_every_label_is_seen_once_or_classes_are_listed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mmfa_wav_folder import WavFolderDataModule
+
+    with caplog.at_level("WARNING"):
+        WavFolderDataModule(root=str(_labels_csv(tmp_path / "a", ["happy", "sad"])))
+        listed = _labels_csv(tmp_path / "b", ["happy", "happy", "sad"])
+        WavFolderDataModule(root=str(listed), classes=["happy", "sad"])
+    assert not [r for r in caplog.records if "occur only once" in r.getMessage()]

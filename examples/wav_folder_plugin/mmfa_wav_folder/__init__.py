@@ -50,9 +50,11 @@ class WavFolderDataModule(EmotionDataModule):
         self.rows = _read_rows(Path(root).expanduser() / csv_name)
         counts = Counter(r["label"] for r in self.rows)
         found = sorted(counts)
-        if classes is None and len(self.rows) >= 10:
+        if classes is None and max(counts.values()) > 1:
+            # A label seen once beside labels seen more often is most likely a typo that would
+            # silently become a class of its own, however small the corpus.
             rare = [label for label in found if counts[label] == 1]
-            if rare:  # most likely a typo that would silently become a class of its own
+            if rare:
                 log.warning(
                     "%s: labels %s occur only once; if they are typos, fix them, or list the "
                     "classes in data.classes so unknown labels are refused",
