@@ -124,6 +124,8 @@ def finish_run(
         checkpoint: the checkpoint tested; None: the final weights.
         stream: where the lines go (default: stdout).
     """
+    # log_dir is broadcast from rank zero: every rank must ask for it.
+    log_dir = Path(trainer.log_dir or trainer.default_root_dir)
     if not trainer.is_global_zero:
         return None
     summary = RunSummary(command)
@@ -133,11 +135,7 @@ def finish_run(
     if skipped is not None and skipped.last_path is not None:
         summary.skipped = skipped.last_path
         summary.num_skipped = _rows(skipped.last_path)
-    summary.folder = (
-        summary.predictions.parent
-        if summary.predictions is not None
-        else Path(trainer.log_dir or trainer.default_root_dir)
-    )
+    summary.folder = summary.predictions.parent if summary.predictions is not None else log_dir
     if checkpoint:
         summary.checkpoint = Path(checkpoint)
         _read_selection(summary, Path(checkpoint))

@@ -151,3 +151,23 @@ def test_a_regression_run_gets_a_scatter_and_raw_mae(tmp_path: Path) -> None:
     assert f"  best epoch 3, val/MAE 0.712, checkpoint {tmp_path / 'best.ckpt'}" in text
     assert f"MAE {report['mean']['MAE']:.3f} |" in text
     assert f"Acc-2 {100 * report['mean']['acc2']:.2f}" in text
+
+
+@pytest.mark.slow
+def test_fit_under_ddp_ends_with_one_summary(tmp_path: Path) -> None:
+    """2 CPU processes: the test after fit ends (the run folder is asked for on every rank)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "mmfa", "fit", "--config", str(REPO / "configs/demo.yaml"),
+            "--trainer.max_epochs=1", "--trainer.enable_progress_bar=false",
+            "--trainer.strategy=ddp", "--trainer.accelerator=cpu", "--trainer.devices=2",
+            f"--trainer.logger.init_args.save_dir={tmp_path}", *SMALL,
+        ],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    assert sum(line.startswith("mmfa fit: done.") for line in lines) == 1
+    assert lines[-6] == f"mmfa fit: done. Run folder: {tmp_path / 'demo' / 'version_0'}"
+    assert len(_rows(tmp_path / "demo" / "version_0" / "predictions.csv")) == 24

@@ -80,8 +80,11 @@ class PredictionWriter(BasePredictionWriter):
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Gather every rank's outputs and write ``predictions.csv`` on rank zero."""
         outputs = self._gathered(trainer)
+        # log_dir is broadcast from rank zero: every rank must ask for it (asked on rank zero
+        # alone, `mmfa fit` under DDP waited forever at the end of its test).
+        folder = self.folder(trainer)
         if trainer.is_global_zero and outputs:
-            self.last_path = self._write_test(trainer, pl_module, outputs)
+            self.last_path = self._write_test(trainer, pl_module, outputs, folder)
 
     # -- predict -------------------------------------------------------------------------------
     def on_predict_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -126,7 +129,11 @@ class PredictionWriter(BasePredictionWriter):
         return Path(self.dirpath or trainer.log_dir or trainer.default_root_dir)
 
     def _write_test(
-        self, trainer: L.Trainer, pl_module: Any, outputs: list[dict[str, torch.Tensor]]
+        self,
+        trainer: L.Trainer,
+        pl_module: Any,
+        outputs: list[dict[str, torch.Tensor]],
+        folder: Path,
     ) -> Path:
         index, scores, target = _ordered(outputs, "target")
         assert target is not None
@@ -149,7 +156,7 @@ class PredictionWriter(BasePredictionWriter):
             ]
             for i, pos in enumerate(index)
         ]
-        return self._write(self.folder(trainer) / TEST_FILE, header, rows)
+        return self._write(folder / TEST_FILE, header, rows)
 
     def _write_predict(self, trainer: L.Trainer, rows: list[dict[str, Any]]) -> Path:
         path = Path(self.predict_file) if self.predict_file else self.folder(trainer) / PREDICT_FILE
