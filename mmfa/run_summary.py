@@ -78,11 +78,13 @@ class RunSummary:
         from mmfa.experiments.report_markdown import display, fmt
 
         out = [f"mmfa {self.command}: done. Run folder: {self.folder or '?'}"]
-        if self.checkpoint is None:
+        if self.checkpoint is None and self.command == "test":
+            out.append("  no --ckpt_path: tested the configured model's initial weights")
+        elif self.checkpoint is None:
             out.append(
                 "  no checkpoint: tested the final weights"
-                if self.command == "fit"
-                else "  no --ckpt_path: tested the configured model's initial weights"
+                if self.predictions is not None
+                else "  no checkpoint kept"
             )
         else:
             epoch = "?" if self.best_epoch is None else str(self.best_epoch)
@@ -97,7 +99,13 @@ class RunSummary:
         if self.headline:
             metrics = " | ".join(f"{display(k)} {fmt(v, k)}" for k, v in self.headline.items())
             out.append(f"  test, {self.num_test} utterances: {metrics}")
-        out.append(f"  predictions: {self.predictions or 'none written'}")
+        if self.predictions is not None:
+            out.append(f"  predictions: {self.predictions}")
+        else:  # --test_after_fit=false
+            out.append(
+                "  predictions: none (no test ran; `mmfa test` with the same config and "
+                "--ckpt_path tests the checkpoint)"
+            )
         if self.skipped is not None:
             count = f"{self.num_skipped} utterances" if self.num_skipped else "none"
             out.append(f"  skipped: {count} ({self.skipped})")
