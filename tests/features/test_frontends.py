@@ -131,5 +131,7 @@ def test_pipeline_extracts_with_any_front_end(tmp_path: Path, plugin_class: type
         row = pipeline.audio_store.get_row(refs[0].audio_row)
         expected[frontend.dim] = row.shape[1]
         ref_row = frontend.from_file(utts[0].audio_path, utterance_id="u0")
-        np.testing.assert_allclose(row, ref_row, atol=1e-5)
+        # float32 MFCC of magnitude ~10: batched and one-by-one FFTs round differently (~3e-6
+        # relative, more with other thread counts and CPU kernel sets)
+        np.testing.assert_allclose(row, ref_row, rtol=1e-5, atol=1e-4)
     assert expected == {2: 2, 39: 39}

@@ -110,7 +110,10 @@ def test_extract_many_batches_equal_one_by_one(tmp_path: Path) -> None:
     for job in jobs[:6]:
         got = out[job.index]
         assert isinstance(got, np.ndarray)
-        np.testing.assert_allclose(got, ext.from_file(job.path, utterance_id="x"), atol=1e-5)
+        # float32 values up to ~10: batched and single FFTs round differently (~3e-6 relative,
+        # more with other thread counts and CPU kernel sets); a wrong frame is off by far more
+        want = ext.from_file(job.path, utterance_id="x")
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
     assert isinstance(out[6], BadInputError) and out[6].reason == "missing"
     assert isinstance(out[7], BadInputError) and out[7].reason == "too_short"
 
