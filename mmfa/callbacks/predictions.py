@@ -108,11 +108,15 @@ class PredictionWriter(BasePredictionWriter):
     def on_predict_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Gather every rank's predictions; write them on rank zero."""
         outputs = self._gathered(trainer)
+        # Every rank asks for the folder: trainer.log_dir is a collective under DDP.
+        path = None
+        if self.predict_file != "":
+            path = Path(self.predict_file or self.folder(trainer) / PREDICT_FILE)
         if trainer.is_global_zero:
             dm = trainer.datamodule  # type: ignore[attr-defined]
             self.rows = predict_rows(dm, pl_module, outputs) if outputs else []
-            if self.predict_file != "":
-                self.last_path = self._write_predict(trainer, self.rows)
+            if path is not None:
+                self.last_path = write_rows(path, self.rows)
 
     # -- machinery -----------------------------------------------------------------------------
     def _gathered(self, trainer: L.Trainer) -> list[dict[str, torch.Tensor]]:
@@ -157,10 +161,6 @@ class PredictionWriter(BasePredictionWriter):
             for i, pos in enumerate(index)
         ]
         return self._write(folder / TEST_FILE, header, rows)
-
-    def _write_predict(self, trainer: L.Trainer, rows: list[dict[str, Any]]) -> Path:
-        path = Path(self.predict_file) if self.predict_file else self.folder(trainer) / PREDICT_FILE
-        return write_rows(path, rows)
 
     @staticmethod
     def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
