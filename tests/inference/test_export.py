@@ -11,35 +11,17 @@ import pytest
 
 from mmfa.cli import main
 from mmfa.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[2]
-SMALL = [
-    "--data.init_args.num_speakers=6",
-    "--data.init_args.utterances_per_speaker=12",
-    "--data.init_args.batch_size=8",
-]
+from mmfa.testing.demo_fit import fit_demo
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """(checkpoint, its run's predictions.csv, the exported folder) of a tiny demo fit."""
     root = tmp_path_factory.mktemp("fit")
-    main(
-        [
-            "fit",
-            "--config",
-            str(REPO / "configs/demo.yaml"),
-            "--trainer.max_epochs=1",
-            "--trainer.enable_progress_bar=false",
-            f"--trainer.logger.init_args.save_dir={root}",
-            "--data.init_args.speaker_norm=true",
-            *SMALL,
-        ]
-    )
-    ckpt = next(root.rglob("best.ckpt"))
+    ckpt, predictions = fit_demo(root, "--data.init_args.speaker_norm=true")
     out = root / "model"
     main(["export", "--ckpt_path", str(ckpt), "--out", str(out)])
-    return ckpt, next(root.rglob("predictions.csv")), out
+    return ckpt, predictions, out
 
 
 def _inputs(predictions: Path) -> tuple[list[str], list[str], list[str], list[str]]:

@@ -12,13 +12,7 @@ import pytest
 
 from mmfa.cli import main
 from mmfa.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[2]
-SMALL = [
-    "--data.init_args.num_speakers=6",
-    "--data.init_args.utterances_per_speaker=12",
-    "--data.init_args.batch_size=8",
-]
+from mmfa.testing.demo_fit import REPO, SMALL, fit_demo
 
 
 def _rows(path: Path) -> dict[str, dict[str, str]]:
@@ -30,19 +24,7 @@ def _rows(path: Path) -> dict[str, dict[str, str]]:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A tiny `mmfa fit` of the demo: (checkpoint, its test predictions.csv, raw-file manifest)."""
     root = tmp_path_factory.mktemp("fit")
-    main(
-        [
-            "fit",
-            "--config",
-            str(REPO / "configs/demo.yaml"),
-            "--trainer.max_epochs=2",
-            "--trainer.enable_progress_bar=false",
-            f"--trainer.logger.init_args.save_dir={root}",
-            *SMALL,
-        ]
-    )
-    ckpt = next(root.rglob("best.ckpt"))
-    predictions = next(root.rglob("predictions.csv"))
+    ckpt, predictions = fit_demo(root, epochs=2)
     # The demo's raw audio files and transcripts, as a user would list them.
     from mmfa.datamodules.synthetic import SyntheticDataModule
 
@@ -242,21 +224,9 @@ def test_three_ways_in_give_the_same_scores(
 
 def test_speaker_normalised_model_round_trip(tmp_path: Path) -> None:
     """A model trained with per-speaker statistics and silence trimming: same numbers again."""
-    main(
-        [
-            "fit",
-            "--config",
-            str(REPO / "configs/demo.yaml"),
-            "--trainer.max_epochs=1",
-            "--trainer.enable_progress_bar=false",
-            f"--trainer.logger.init_args.save_dir={tmp_path}",
-            "--data.init_args.speaker_norm=true",
-            "--data.init_args.trim_silence=6.0",
-            *SMALL,
-        ]
+    ckpt, predictions = fit_demo(
+        tmp_path, "--data.init_args.speaker_norm=true", "--data.init_args.trim_silence=6.0"
     )
-    ckpt = next(tmp_path.rglob("best.ckpt"))
-    predictions = next(tmp_path.rglob("predictions.csv"))
     from mmfa.datamodules.synthetic import SyntheticDataModule
 
     dm = SyntheticDataModule(num_speakers=6, utterances_per_speaker=12)

@@ -10,13 +10,7 @@ import pytest
 
 from mmfa.cli import main
 from mmfa.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[2]
-SMALL = [
-    "--data.init_args.num_speakers=6",
-    "--data.init_args.utterances_per_speaker=12",
-    "--data.init_args.batch_size=8",
-]
+from mmfa.testing.demo_fit import fit_demo
 
 
 @pytest.fixture(scope="module")
@@ -25,18 +19,7 @@ def audio_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     import soundfile
 
     root = tmp_path_factory.mktemp("fit")
-    main(
-        [
-            "fit",
-            "--config",
-            str(REPO / "configs/demo.yaml"),
-            "--model.fusion=AudioOnly",
-            "--trainer.max_epochs=1",
-            "--trainer.enable_progress_bar=false",
-            f"--trainer.logger.init_args.save_dir={root}",
-            *SMALL,
-        ]
-    )
+    ckpt, _ = fit_demo(root, "--model.fusion=AudioOnly")
     from mmfa.datamodules.synthetic import SyntheticDataModule
 
     clips = [u.audio_path for u in SyntheticDataModule(num_speakers=6).load_manifest()[:6]]
@@ -44,7 +27,7 @@ def audio_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     signal = signal[: int(7.5 * 16000)]
     long = root / "long.wav"
     soundfile.write(long, signal, 16000, subtype="FLOAT")
-    return next(root.rglob("best.ckpt")), long
+    return ckpt, long
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
