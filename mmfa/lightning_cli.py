@@ -74,10 +74,17 @@ class LoggerSaveConfigCallback(SaveConfigCallback):
     """
 
     def save_config(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        """Log the resolved configuration to each logger (rank zero only, once per run)."""
+        """Log the resolved configuration and the run's provenance to each logger.
+
+        The provenance (:func:`mmfa.provenance.collect`: versions, git commit, CPU kernel set,
+        the thread count and why) lands in the CSV logger's ``hparams.yaml`` in the run folder
+        and in W&B's run config: the last digits of a result depend on it.
+        """
+        from mmfa.provenance import collect
+
         config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
         for logger in trainer.loggers:
-            logger.log_hyperparams({"config": config})
+            logger.log_hyperparams({"config": config, "provenance": collect()})
 
 
 class MMFACLI(LightningCLI):

@@ -96,9 +96,12 @@ def collect(packages: Iterable[str] = PACKAGES) -> dict[str, Any]:
         ``git`` (commit and dirty flag, None outside a checkout), ``python``, ``platform``,
         ``cpus``, ``cpu_capability`` (the kernel set torch dispatches to, e.g. ``AVX512`` or
         ``AVX2``: the last digits of trained numbers depend on it), ``torch_threads`` (intra-op
-        threads now) and ``versions``.
+        threads now), ``threads`` (mmfa's choice and its reason, :func:`mmfa.threads.thread_choice`)
+        and ``versions``.
     """
     import torch
+
+    from mmfa.threads import thread_choice
 
     return {
         "git": git_state(),
@@ -107,5 +110,6 @@ def collect(packages: Iterable[str] = PACKAGES) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "torch_threads": torch.get_num_threads(),
+        "threads": thread_choice(),
         "versions": package_versions(packages),
     }

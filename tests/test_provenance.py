@@ -22,6 +22,7 @@ def test_collect_records_code_machine_and_packages() -> None:
         "cpus",
         "cpu_capability",
         "torch_threads",
+        "threads",
         "versions",
     }
     assert set(record["versions"]) == set(provenance.PACKAGES)
@@ -56,3 +57,16 @@ def test_importing_it_imports_no_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_fit_records_its_thread_choice_in_the_run_folder(tmp_path: Path) -> None:
+    """The thread count changes a result's last digits: `mmfa fit` writes it beside the run."""
+    import yaml
+
+    from mmfa.testing.demo_fit import fit_demo
+
+    ckpt, _ = fit_demo(tmp_path)
+    hparams = yaml.safe_load((ckpt.parents[1] / "hparams.yaml").read_text())
+    threads = hparams["provenance"]["threads"]
+    assert threads["threads"] >= 1 and threads["source"]
+    assert hparams["provenance"]["cpu_capability"]

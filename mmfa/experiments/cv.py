@@ -313,7 +313,6 @@ def _write_run_json(
         return
     from mmfa.experiments.run_config import config_hash
     from mmfa.provenance import collect
-    from mmfa.threads import thread_choice
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(cli.parser.dump(cli.config, skip_none=False))
@@ -323,8 +322,8 @@ def _write_run_json(
         "configs": {c: Path(c).read_text() for c in args.config if Path(c).exists()},
         "resolved_config": "config.yaml",
         "seeds": args.seeds,
-        **collect(),  # git commit, python, platform, CPU kernel set, threads, versions
-        "threads": thread_choice(),  # the count above and the rule that chose it
+        # git commit, python, platform, CPU kernel set, threads (count and rule), versions
+        **collect(),
         "datamodule": type(dm).__name__,
         "fusion": type(cli.model.fusion).__name__,
     }
