@@ -25,6 +25,7 @@ from mmfa.callbacks.predictions import PredictionWriter
 from mmfa.callbacks.selection import BestCheckpoint
 from mmfa.callbacks.skipped import SkippedWriter
 from mmfa.checkpoints import check_remote, inference_spec
+from mmfa.cli_errors import MMFAArgumentParser
 from mmfa.datamodules.base import EmotionDataModule
 from mmfa.errors import ConfigError
 from mmfa.loggers import CSVLogger, run_name, uses_wandb, with_run_folder
@@ -427,6 +428,7 @@ def build_cli(
     return MMFACLI(
         EmotionTask,
         EmotionDataModule,
+        parser_class=MMFAArgumentParser,  # one-line parse errors with "did you mean"
         subclass_mode_data=True,
         auto_configure_optimizers=False,
         save_config_callback=LoggerSaveConfigCallback,
@@ -438,7 +440,7 @@ def build_cli(
             **TRAINER_DEFAULTS,
             **kwargs.pop("trainer_defaults", {}),
         },
-        parser_kwargs={"parser_mode": "omegaconf"},
+        parser_kwargs={"parser_mode": "omegaconf", "prog": "mmfa"},
         args=args,
         run=run,
         fold_target=fold_target,

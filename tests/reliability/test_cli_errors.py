@@ -199,3 +199,24 @@ def test_checkpoint_with_the_classes_in_another_order_is_refused(
     # validate reads the checkpoint the same way
     args = _test_args(tmp_path, reordered)
     assert _error_line(monkeypatch, "validate", *args[1:]) == line
+
+
+def test_a_mistyped_option_is_one_line_with_what_was_meant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No 70-line usage: the error, the closest options, and where the full list is."""
+    from mmfa.cli import main
+    from mmfa.cli_errors import suggestion
+
+    assert suggestion("unrecognized arguments: --model.lrr=1", ["--model.lr", "--data"]) == (
+        "; did you mean --model.lr?"
+    )
+    config = tmp_path / "typo.yaml"
+    config.write_text("trainer:\n  max_epocs: 3\n")
+    for args in (["--model.lrr=1"], ["--config", str(config)]):
+        with pytest.raises(SystemExit) as stop:
+            main(["fit", "--config", str(REPO / "configs/demo.yaml"), *args])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("mmfa fit: error:")
+        assert "did you mean --model.lr" in err[0] or "did you mean --trainer.max_epochs" in err[0]
