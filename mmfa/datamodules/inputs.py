@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -70,7 +71,7 @@ def read_inputs(
         utterances: list[Utterance] = []
         for path in paths:
             if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+                files = sorted(p for p in _walk(path) if p.suffix.lower() in AUDIO_SUFFIXES)
                 # Folders named like audio go; a dangling link stays, to be listed as missing.
                 files = [f for f in files if f.is_file() or f.is_symlink()]
                 if not files:
@@ -98,6 +99,20 @@ def read_inputs(
             "so each must be unique (rename the files or fix the manifest's id column)"
         )
     return inputs
+
+
+def _walk(folder: Path) -> list[Path]:
+    """Every entry under ``folder``, following linked folders (each real folder once)."""
+    seen: set[Path] = set()
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = Path(root).resolve()
+        if real in seen:  # a link back up the tree: do not loop
+            dirs[:] = []
+            continue
+        seen.add(real)
+        found += [Path(root) / name for name in files]
+    return found
 
 
 def _from_file(path: Path, uid: str, speaker: str | None, from_folder: bool) -> Utterance:

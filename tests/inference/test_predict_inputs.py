@@ -122,6 +122,17 @@ def test_a_dangling_link_in_a_folder_is_kept_to_be_listed(tmp_path: Path) -> Non
     assert ids == ["a.wav", "gone.wav"]  # the pipeline then skips it as missing, with a reason
 
 
+
+def test_a_linked_folder_is_read_and_a_link_loop_ends(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    _wav(tmp_path / "elsewhere" / "b.wav")
+    _wav(corpus / "a.wav")
+    (corpus / "more").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (corpus / "loop").symlink_to(corpus, target_is_directory=True)
+    ids = [u.id for u in read_inputs([corpus]).utterances]
+    assert ids == ["a.wav", "more/b.wav"]
+
+
 # -- --out never overwrites what it must not -----------------------------------------------------
 def test_out_refuses_inputs_the_model_folders_and_other_formats(tmp_path: Path) -> None:
     wav = _wav(tmp_path / "a.wav")
