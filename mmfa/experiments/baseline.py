@@ -36,22 +36,14 @@ from typing import Any
 import numpy as np
 
 from mmfa.errors import ConfigError, MMFAError
+from mmfa.problem import Multiclass
 
 log = logging.getLogger("mmfa.baseline")
 
 FEATURES = ("egemaps", "compare", "tfidf")
 CLASSIFIERS = ("linear_svm", "logreg", "rbf_svm")
-#: The metrics a hyper-parameter can be chosen on (:class:`mmfa.problem.Multiclass` headline).
-MULTICLASS_METRICS = (
-    "WA",
-    "UA",
-    "precision_w",
-    "recall_w",
-    "Fbeta_w",
-    "F1_w",
-    "F1_macro",
-    "AUC_macro",
-)
+#: The metrics a hyper-parameter can be chosen on: the multiclass problem's headline keys.
+MULTICLASS_METRICS = Multiclass.headline
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
