@@ -16,6 +16,7 @@ memory and never stored.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import Sequence
@@ -78,107 +79,25 @@ class PredictionRun:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-class EmotionRecognizer:
-    """A trained MMFA-RNN with its front-ends, ready to predict on new recordings.
+class Recognizer:
+    """What every recogniser offers on top of its :meth:`predict_utterances`.
 
-    Args:
-        task: the trained :class:`~mmfa.models.task.EmotionTask` (see :meth:`from_checkpoint`).
-        audio: the audio front-end it was trained with (None: audio was off).
-        text: the text front-end it was trained with (None: text was off).
-        preparation: the audio preparation it was trained with (None: none).
-        device: ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``.
-        cache_dir: feature cache for files (default: the mmfa cache, ``$MMFA_CACHE_DIR``).
-        batch_size: utterances per batch.
+    :class:`EmotionRecognizer` (one trained model) and :class:`~mmfa.ensemble.EnsembleRecognizer`
+    (several, averaged) share these calls, so a file, an array or a long recording takes the same
+    route whatever predicts it.
     """
 
-    def __init__(
-        self,
-        task: Any,
-        audio: Any,
-        text: Any,
-        preparation: AudioPreparation | None = None,
-        *,
-        device: str = "cpu",
-        cache_dir: str | Path | None = None,
-        batch_size: int = 32,
-    ) -> None:
-        self.task = task.eval()
-        self.audio, self.text = audio, text
-        self.preparation = preparation or AudioPreparation()
-        self.accelerator, self.devices = parse_device(device)
-        self.device = device
-        self.cache_dir = cache_dir
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ConfigError(f"batch_size={batch_size!r}: give a whole number of 1 or more")
-        self.batch_size = batch_size
-        self.problem = task.problem
-        self.class_names = list(task.class_names)
-        self.modalities = tuple(task.fusion.modalities)
-        #: A model trained with modality dropout can do without one of its modalities.
-        self.tolerates_missing = float(task.network.modality_dropout) > 0
-        self._told_unnamed = False
+    problem: Any
+    class_names: list[str]
+    #: The modalities the model uses: ``("audio", "text")``, ``("audio",)`` or ``("text",)``.
+    modalities: tuple[str, ...]
+    #: A model trained with modality dropout can do without one of its modalities.
+    tolerates_missing: bool
 
-    @classmethod
-    def from_checkpoint(
-        cls,
-        path: str | Path,
-        *,
-        device: str = "cpu",
-        cache_dir: str | Path | None = None,
-        allow_remote: bool = False,
-        batch_size: int = 32,
-    ) -> EmotionRecognizer:
-        """Load a checkpoint written by ``mmfa fit`` or ``mmfa cv`` (no config needed).
-
-        Loaded with ``weights_only=True``; a URL is refused unless ``allow_remote=True``; every
-        class it names must be registered (docs/security.md).
-
-        Raises:
-            ConfigError: a URL, a missing or foreign file, an unregistered class, or front-ends
-                that compute other features here than in training.
-        """
-        from mmfa import checkpoints
-
-        checkpoint = checkpoints.load(path, allow_remote=allow_remote)
-        return cls._from_loaded(
-            checkpoint, device=device, cache_dir=cache_dir, batch_size=batch_size
-        )
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        name: str | Path,
-        *,
-        device: str = "cpu",
-        cache_dir: str | Path | None = None,
-        batch_size: int = 32,
-    ) -> EmotionRecognizer:
-        """Load a folder written by ``mmfa export``, or a Hugging Face Hub repo holding one.
-
-        No pickle is read: weights come from safetensors, the rest from JSON. A repo id goes
-        through ``huggingface_hub`` (offline: from its local cache).
-
-        Raises:
-            ConfigError: not an export folder nor a repo that can be had here, or a class the
-                model names that is not registered.
-        """
-        from mmfa.export import load_exported, resolve_pretrained
-
-        checkpoint = load_exported(resolve_pretrained(name))
-        return cls._from_loaded(
-            checkpoint, device=device, cache_dir=cache_dir, batch_size=batch_size
-        )
-
-    @classmethod
-    def _from_loaded(cls, checkpoint: dict[str, Any], **kwargs: Any) -> EmotionRecognizer:
-        from mmfa import checkpoints
-        from mmfa.models.task import EmotionTask
-
-        task = EmotionTask.from_checkpoint(checkpoint)
-        spec = task.inference_spec or {}
-        audio = checkpoints.build_frontend(spec.get("audio"), "mmfa.frontends")
-        text = checkpoints.build_frontend(spec.get("text"), "mmfa.text")
-        return cls(task, audio, text, preparation_of(spec), **kwargs)
+    @property
+    def needs_text(self) -> bool:
+        """Whether every input must have a transcript (so audio cannot be cut into windows)."""
+        return "text" in self.modalities and not self.tolerates_missing
 
     # -- the public calls ------------------------------------------------------------------------
     def predict(
@@ -306,7 +225,7 @@ class EmotionRecognizer:
         """
         from mmfa.datamodules.inputs import Inputs, segments, summarise
 
-        if "text" in self.modalities and not self.tolerates_missing:
+        if self.needs_text:
             raise ConfigError(
                 "predict_windows cuts the audio, and transcripts cannot be cut with it; this "
                 "model needs text: use an audio-only model or one trained with modality dropout"
@@ -334,6 +253,152 @@ class EmotionRecognizer:
             end=float(whole["seconds"]),
         )
         return run.predictions, summary
+
+    def predict_utterances(
+        self,
+        utterances: Sequence[Utterance],
+        *,
+        labels: Sequence[str | None] | None = None,
+        signals: dict[int, np.ndarray] | None = None,
+        out: str | Path | None = None,
+        skipped_out: str | Path | None = None,
+        progress: bool = True,
+    ) -> PredictionRun:
+        """Predict manifest rows, in their order (:meth:`EmotionRecognizer.predict_utterances`)."""
+        raise NotImplementedError
+
+    # -- machinery -------------------------------------------------------------------------------
+    def _prediction(self, row: dict[str, Any]) -> Prediction:
+        columns = self.problem.score_columns(self.class_names)
+        return Prediction(
+            id=row["id"],
+            prediction=row["prediction"],
+            scores={c.removeprefix("score_"): float(row[c]) for c in columns},
+            modalities=tuple(row["modalities"].split("+")) if row["modalities"] else (),
+            start=row.get("start"),
+            end=row.get("end"),
+        )
+
+
+class EmotionRecognizer(Recognizer):
+    """A trained MMFA-RNN with its front-ends, ready to predict on new recordings.
+
+    Args:
+        task: the trained :class:`~mmfa.models.task.EmotionTask` (see :meth:`from_checkpoint`).
+        audio: the audio front-end it was trained with (None: audio was off).
+        text: the text front-end it was trained with (None: text was off).
+        preparation: the audio preparation it was trained with (None: none).
+        device: ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``.
+        cache_dir: feature cache for files (default: the mmfa cache, ``$MMFA_CACHE_DIR``).
+        batch_size: utterances per batch.
+    """
+
+    def __init__(
+        self,
+        task: Any,
+        audio: Any,
+        text: Any,
+        preparation: AudioPreparation | None = None,
+        *,
+        device: str = "cpu",
+        cache_dir: str | Path | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.task = task.eval()
+        self.audio, self.text = audio, text
+        self.preparation = preparation or AudioPreparation()
+        self.accelerator, self.devices = parse_device(device)
+        self.device = device
+        self.cache_dir = cache_dir
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ConfigError(f"batch_size={batch_size!r}: give a whole number of 1 or more")
+        self.batch_size = batch_size
+        self.problem = task.problem
+        self.class_names = list(task.class_names)
+        self.modalities = tuple(task.fusion.modalities)
+        #: A model trained with modality dropout can do without one of its modalities.
+        self.tolerates_missing = float(task.network.modality_dropout) > 0
+        self._told_unnamed = False
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        *,
+        device: str = "cpu",
+        cache_dir: str | Path | None = None,
+        allow_remote: bool = False,
+        batch_size: int = 32,
+    ) -> EmotionRecognizer:
+        """Load a checkpoint written by ``mmfa fit`` or ``mmfa cv`` (no config needed).
+
+        Loaded with ``weights_only=True``; a URL is refused unless ``allow_remote=True``; every
+        class it names must be registered (docs/security.md).
+
+        Raises:
+            ConfigError: a URL, a missing or foreign file, an unregistered class, or front-ends
+                that compute other features here than in training.
+        """
+        from mmfa import checkpoints
+
+        checkpoint = checkpoints.load(path, allow_remote=allow_remote)
+        return cls._from_loaded(
+            checkpoint, device=device, cache_dir=cache_dir, batch_size=batch_size
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name: str | Path,
+        *,
+        device: str = "cpu",
+        cache_dir: str | Path | None = None,
+        batch_size: int = 32,
+    ) -> EmotionRecognizer:
+        """Load a folder written by ``mmfa export``, or a Hugging Face Hub repo holding one.
+
+        No pickle is read: weights come from safetensors, the rest from JSON. A repo id goes
+        through ``huggingface_hub`` (offline: from its local cache).
+
+        Raises:
+            ConfigError: not an export folder nor a repo that can be had here, or a class the
+                model names that is not registered.
+        """
+        from mmfa.export import load_exported, resolve_pretrained
+
+        checkpoint = load_exported(resolve_pretrained(name))
+        return cls._from_loaded(
+            checkpoint, device=device, cache_dir=cache_dir, batch_size=batch_size
+        )
+
+    @classmethod
+    def _from_loaded(
+        cls, checkpoint: dict[str, Any], frontends: dict[str, Any] | None = None, **kwargs: Any
+    ) -> EmotionRecognizer:
+        """A recogniser from a loaded checkpoint record.
+
+        Args:
+            checkpoint: the record (:func:`mmfa.checkpoints.load` or an export folder's).
+            frontends: front-ends built so far, by their record: models of an ensemble that
+                were trained with the same front-end share one (a speech model is large).
+            **kwargs: the recogniser's options (``device``, ``cache_dir``, ``batch_size``).
+        """
+        from mmfa import checkpoints
+        from mmfa.models.task import EmotionTask
+
+        task = EmotionTask.from_checkpoint(checkpoint)
+        spec = task.inference_spec or {}
+        built = frontends if frontends is not None else {}
+
+        def frontend(role: str, group: str) -> Any:
+            key = json.dumps([group, spec.get(role)], sort_keys=True, default=str)
+            if key not in built:
+                built[key] = checkpoints.build_frontend(spec.get(role), group)
+            return built[key]
+
+        audio = frontend("audio", "mmfa.frontends")
+        text = frontend("text", "mmfa.text")
+        return cls(task, audio, text, preparation_of(spec), **kwargs)
 
     def predict_utterances(
         self,
@@ -431,17 +496,6 @@ class EmotionRecognizer:
             )
         finally:
             quiet.setLevel(level)
-
-    def _prediction(self, row: dict[str, Any]) -> Prediction:
-        columns = self.problem.score_columns(self.class_names)
-        return Prediction(
-            id=row["id"],
-            prediction=row["prediction"],
-            scores={c.removeprefix("score_"): float(row[c]) for c in columns},
-            modalities=tuple(row["modalities"].split("+")) if row["modalities"] else (),
-            start=row.get("start"),
-            end=row.get("end"),
-        )
 
 
 def preparation_of(spec: dict[str, Any]) -> AudioPreparation:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ examples:
   mmfa predict --ckpt_path best.ckpt --input calls/ --speaker_from_folder --out preds.csv
   mmfa predict --ckpt_path best.ckpt --config configs/demo.yaml --split test --out preds.csv
   mmfa predict --model exported_model/ --input clip.wav           (a folder from mmfa export)
+  mmfa predict --ckpt_path seed0.ckpt seed1.ckpt seed2.ckpt --input recordings/ --out preds.csv
+                                              (an ensemble: the models' probabilities averaged)
 
 inputs (--input):
   a folder       every audio file in it (.wav .flac .ogg .mp3 .mp4 .m4a, sub-folders too);
@@ -41,6 +44,10 @@ speaker's recordings together. Name them (manifest 'speaker' column, --speaker, 
 
 output: one row per input: id, path, text, prediction, [label], one score column per class (or
 'score'), modalities. Unusable inputs are listed in <out stem>.skipped.csv with the reason.
+
+several models (--ckpt_path A B ..., --model D1 D2 ..., or both): each predicts in turn and the
+rows hold the mean of their probabilities (regression: of their scores); the prediction is taken
+from the mean. The models must share the problem type and class names (in the same order).
 """
 
 
@@ -68,11 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the predictions here (.csv or .jsonl); without it, print a table",
     )
-    model = parser.add_argument_group("model")
-    which = model.add_mutually_exclusive_group(required=True)
-    which.add_argument("--ckpt_path", metavar="CKPT", help="a checkpoint from mmfa fit or mmfa cv")
-    which.add_argument(
-        "--model", metavar="DIR", help="a folder from mmfa export (or a Hugging Face repo id)"
+    model = parser.add_argument_group("model (one, or several averaged: an ensemble)")
+    model.add_argument(
+        "--ckpt_path",
+        nargs="+",
+        metavar="CKPT",
+        help="a checkpoint from mmfa fit or mmfa cv (several: their probabilities averaged)",
+    )
+    model.add_argument(
+        "--model",
+        nargs="+",
+        metavar="DIR",
+        help="a folder from mmfa export, or a Hugging Face repo id (several: averaged, also "
+        "with --ckpt_path)",
     )
     model.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     model.add_argument("--batch_size", type=int, default=32, help="utterances per batch")
@@ -120,9 +135,11 @@ def predict_main(argv: list[str]) -> Path | None:
         parser.error("give --input (files, a folder, a manifest) or --config (a corpus config)")
     if args.batch_size < 1:
         parser.error(f"--batch_size {args.batch_size}: give 1 or more")
+    models = [*(args.ckpt_path or []), *(args.model or [])]
+    if not models:
+        parser.error("give the model: --ckpt_path CKPT [CKPT ...] and/or --model DIR [DIR ...]")
 
     from mmfa.datamodules.inputs import read_inputs
-    from mmfa.inference import EmotionRecognizer
 
     if args.input is not None:
         inputs = read_inputs(
@@ -136,26 +153,18 @@ def predict_main(argv: list[str]) -> Path | None:
         from mmfa.datamodules.inputs import segments
 
         inputs = segments(inputs, args.window, args.hop or args.window)
-    model = args.ckpt_path or args.model
-    skipped_out = check_out(args.out, model, args.input or [], inputs)
-    options = {"device": args.device, "cache_dir": args.cache_dir, "batch_size": args.batch_size}
-    if args.ckpt_path:
-        recognizer = EmotionRecognizer.from_checkpoint(
-            args.ckpt_path, allow_remote=args.allow_remote_checkpoint, **options
-        )
-    else:
-        recognizer = EmotionRecognizer.from_pretrained(args.model, **options)
+    skipped_out = check_out(args.out, models, args.input or [], inputs)
+    recognizer = load_recognizer(args)
     utterances = inputs.utterances
-    if args.window is not None and "text" in recognizer.modalities:
-        if not recognizer.tolerates_missing:
-            raise ConfigError(
-                "--window cuts the audio, and transcripts cannot be cut with it; this model "
-                "needs text. Use an audio-only model (AudioOnly) or one trained with "
-                "model.modality_dropout > 0"
-            )
+    if args.window is not None and recognizer.needs_text:
+        raise ConfigError(
+            "--window cuts the audio, and transcripts cannot be cut with it; this model "
+            "needs text. Use an audio-only model (AudioOnly) or one trained with "
+            "model.modality_dropout > 0"
+        )
     if args.transcribe:
         utterances = _transcribe(utterances, args.transcribe, args.device)
-    log.info("predicting %d inputs with %s", len(utterances), model)
+    log.info("predicting %d inputs with %s", len(utterances), " + ".join(models))
     run = recognizer.predict_utterances(
         utterances,
         labels=inputs.labels,
@@ -176,6 +185,25 @@ def predict_main(argv: list[str]) -> Path | None:
     return args.out
 
 
+def load_recognizer(args: argparse.Namespace) -> Any:
+    """The model the options name: one recogniser, or an ensemble of several."""
+    from mmfa.inference import EmotionRecognizer
+
+    options = {"device": args.device, "cache_dir": args.cache_dir, "batch_size": args.batch_size}
+    checkpoints, exported = args.ckpt_path or [], args.model or []
+    if len(checkpoints) + len(exported) > 1:
+        from mmfa.ensemble import EnsembleRecognizer
+
+        return EnsembleRecognizer.load(
+            checkpoints, exported, allow_remote=args.allow_remote_checkpoint, **options
+        )
+    if checkpoints:
+        return EmotionRecognizer.from_checkpoint(
+            checkpoints[0], allow_remote=args.allow_remote_checkpoint, **options
+        )
+    return EmotionRecognizer.from_pretrained(exported[0], **options)
+
+
 def summary_of(recognizer: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per-recording rows from the windows' rows (scores averaged over time)."""
     import numpy as np
@@ -190,8 +218,10 @@ def summary_of(recognizer: Any, rows: list[dict[str, Any]]) -> list[dict[str, An
     return summarise(rows, columns, predicted)
 
 
-def check_out(out: Path | None, ckpt_path: str, given: list[str], inputs: Any) -> Path | None:
-    """Refuse an ``--out`` that would overwrite an input, the model, or a folder.
+def check_out(
+    out: Path | None, models: str | Sequence[str], given: list[str], inputs: Any
+) -> Path | None:
+    """Refuse an ``--out`` that would overwrite an input, a model (any of several), or a folder.
 
     Returns:
         Where the skipped-inputs list goes (None without ``--out``).
@@ -209,9 +239,11 @@ def check_out(out: Path | None, ckpt_path: str, given: list[str], inputs: Any) -
         raise ConfigError(f"--out {out} is a folder; give a file name such as {out}/preds.csv")
     skipped = out.with_name(out.stem + ".skipped.csv")
     protected = {p.resolve() for p in inputs.paths()} | {Path(g).resolve() for g in given}
-    model = Path(ckpt_path)
-    if "://" not in str(ckpt_path):
-        protected |= {model.resolve(), *(f.resolve() for f in model.glob("*") if model.is_dir())}
+    for name in [models] if isinstance(models, str) else models:
+        if "://" not in str(name):
+            model = Path(name)
+            files = model.glob("*") if model.is_dir() else []
+            protected |= {model.resolve(), *(f.resolve() for f in files)}
     summary = out.with_name(f"{out.stem}.summary{out.suffix}")
     for target in (out, skipped, summary):
         if target.resolve() in protected:

@@ -280,6 +280,9 @@ def _summary_line(report: dict[str, Any]) -> str:
             f"; over {len(seeds['per_seed'])} seeds (mean ± std of the per-seed means): "
             + shown(seeds)
         )
+    ensemble = report.get("ensemble")
+    if ensemble and ensemble["per_fold"]:
+        line += f"; the seeds averaged (ensemble): {shown(ensemble)}"
     return line
 
 

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from mmfa.experiments import plots
+from mmfa.experiments.ensemble_report import seed_ensemble
 from mmfa.experiments.fold_metrics import BETA, THRESHOLD, FoldMetrics, report_metrics
 from mmfa.experiments.report_markdown import headline_table, render_report
 from mmfa.experiments.run_folder import (
@@ -184,6 +185,8 @@ def _write_report(
         "per_class": _per_class(task, names, per_fold),
         "pooled": pooled.headline,
         "seeds": _seeds(folds, per_fold, problem.headline),
+        # Several seeds: their probabilities averaged per fold, scored like a fold.
+        "ensemble": seed_ensemble(task, names, folds),
         "provenance": {
             "run": provenance,
             "folds": {f.name: f.info for f in folds},
@@ -191,6 +194,8 @@ def _write_report(
         },
         "notes": notes + [n for m in per_fold for n in m.notes],
     }
+    if report["ensemble"]:
+        report["notes"] += report["ensemble"]["notes"]
     out.mkdir(parents=True, exist_ok=True)
     report["files"] = _write_figures(out, task, names, folds, per_fold, report)
     report["files"].update(

@@ -100,6 +100,8 @@ def render_report(report: dict[str, Any]) -> str:
     out += _headline_section(report)
     if report.get("seeds"):
         out += _seeds_section(report)
+    if report.get("ensemble") and report["ensemble"]["per_fold"]:
+        out += _ensemble_section(report)
     if report["per_class"]:
         out += _per_class_section(report)
     out += [
@@ -206,6 +208,35 @@ def _seeds_section(report: dict[str, Any]) -> list[str]:
         "cross-validation moves with the training seed alone." + uneven,
         "",
         _table(["seed", "folds"] + [display(m) for m in metrics], rows),
+        "",
+    ]
+
+
+def _ensemble_section(report: dict[str, Any]) -> list[str]:
+    ensemble, metrics = report["ensemble"], report["headline"]
+    rows = [
+        [r["fold"], r["n"], r["models"]] + [fmt(r[m], m) for m in metrics]
+        for r in ensemble["per_fold"]
+    ]
+    rows.append(
+        ["mean ± std", "", ""] + [fmt(ensemble["mean"][m], m, ensemble["std"][m]) for m in metrics]
+    )
+    single = report.get("seeds") or {}
+    compared = ""
+    if single.get("mean"):
+        key = metrics[0]
+        compared = (
+            f" One seed alone scores {display(key)} {fmt(single['mean'][key], key)} on average "
+            "(section Seeds)."
+        )
+    return [
+        "## Ensemble of the seeds",
+        "",
+        f"Per fold, the test probabilities of the seeds ({', '.join(ensemble['seeds'])}), each "
+        "from its checkpoint selected on validation, averaged and scored like one model "
+        "(what `mmfa predict --ckpt_path` with those checkpoints predicts)." + compared,
+        "",
+        _table(["fold", "n", "models"] + [display(m) for m in metrics], rows),
         "",
     ]
 
