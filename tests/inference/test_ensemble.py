@@ -16,6 +16,7 @@ from mmfa.ensemble import EnsembleRecognizer
 from mmfa.errors import ConfigError
 from mmfa.experiments.report import build_report
 from mmfa.inference import EmotionRecognizer
+from mmfa.manifest import Utterance
 from mmfa.testing.demo_fit import fit_demo
 
 CLASSES = ["neutral", "happy", "sad", "angry"]  # the demo corpus' classes, in its order
@@ -46,7 +47,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return first, second, manifest
 
 
-def _utterances(manifest: Path) -> tuple[list[object], list[str | None]]:
+def _utterances(manifest: Path) -> tuple[list[Utterance], list[str | None]]:
     from mmfa.datamodules.inputs import read_inputs
 
     inputs = read_inputs([str(manifest)])
@@ -82,7 +83,7 @@ def test_the_ensemble_predicts_the_mean_of_its_models(
     assert differs, "the two seeds gave the same model: the test would prove nothing"
     # predict() takes the same route: the first file's averaged scores.
     utt = utterances[0]
-    single = ensemble.predict(str(utt.audio_path), text=utt.text)  # type: ignore[attr-defined]
+    single = ensemble.predict(str(utt.audio_path), text=utt.text)
     assert [single.scores[c] for c in CLASSES] == pytest.approx(
         [run.rows[0][f"score_{c}"] for c in CLASSES], abs=1e-6
     )
@@ -116,6 +117,9 @@ def test_one_model_is_todays_prediction(models: tuple[Path, Path, Path], tmp_pat
             [want[f"score_{c}"] for c in CLASSES], abs=1e-6
         )
     assert run.predictions == alone.predictions
+    # Windows take the same route, and the same refusal: these models need transcripts.
+    with pytest.raises(ConfigError, match="needs text"):
+        ensemble.predict_windows(str(utterances[0].audio_path), window=1.0)
 
 
 def _with_classes(ckpt: Path, out: Path, names: list[str]) -> Path:
