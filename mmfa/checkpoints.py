@@ -36,6 +36,7 @@ ROLE_GROUPS: dict[str, str] = {
     "fusion": "mmfa.fusion",
     "audio": "mmfa.frontends",
     "text": "mmfa.text",
+    "functionals": "mmfa.frontends",  # utterance-level audio features (data.functionals)
 }
 REMOTE_HINT = (
     "download it yourself from a source you trust and pass the local file, or opt in with "
@@ -131,7 +132,13 @@ def inference_spec(config: Any, datamodule: Any, model: Any) -> dict[str, Any]:
             datamodule.audio, data_init.get("audio") if data_init is not None else None
         ),
         "text": _spec_of(datamodule.text, data_init.get("text") if data_init is not None else None),
+        "functionals": _spec_of(
+            getattr(datamodule, "functionals", None),
+            data_init.get("functionals") if data_init is not None else None,
+        ),
     }
+    if record["functionals"] is not None:
+        record["functionals_preparation"] = datamodule.functionals_preparation.record()
     for role, group in ROLE_GROUPS.items():
         part = record[role]
         if part is not None and _find_entry_point(part["class_path"], group) is None:
@@ -150,7 +157,7 @@ def inference_spec(config: Any, datamodule: Any, model: Any) -> dict[str, Any]:
 def feature_mismatch(spec: dict[str, Any], datamodule: Any) -> list[str]:
     """``modality.setting: trained -> now`` for every front-end setting that differs."""
     differences = []
-    for modality in ("audio", "text"):
+    for modality in ("audio", "text", "functionals"):
         trained = (spec.get(modality) or {}).get("settings")
         extractor = getattr(datamodule, modality, None)
         now = extractor.settings() if extractor is not None else None
@@ -318,12 +325,13 @@ def inference_record(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
     return dict(spec)
 
 
-def build_frontend(spec: Mapping[str, Any] | None, group: str) -> Any:
+def build_frontend(spec: Mapping[str, Any] | None, group: str, role: str | None = None) -> Any:
     """The audio or text front-end a checkpoint was trained with (None: the modality was off).
 
     Args:
         spec: the front-end's record (``class_path``, ``init_args``, ``settings``).
         group: its role's entry-point group (``mmfa.frontends`` or ``mmfa.text``).
+        role: its role in the record, for messages (default: the first role of ``group``).
 
     Raises:
         ConfigError: the class is not registered in ``group`` (refused before any import), or
@@ -331,15 +339,17 @@ def build_frontend(spec: Mapping[str, Any] | None, group: str) -> Any:
     """
     if spec is None:
         return None
-    role = next((r for r, g in ROLE_GROUPS.items() if g == group), group)
+    role = role or next((r for r, g in ROLE_GROUPS.items() if g == group), group)
     cls = load_class(registered_entry_point(spec.get("class_path"), group))
     frontend = cls(**init_args(spec, role))
     trained = spec.get("settings")
     trained = dict(trained) if isinstance(trained, Mapping) else None
     for key, value in (trained or {}).items():
         # Options set after construction (e.g. the datamodule's clip-length cap) are plain
-        # attributes recorded in the settings: restore them.
-        if key in vars(frontend) and not key.startswith("_") and getattr(frontend, key) != value:
+        # attributes the constructor left unset (None), recorded in the settings: restore them.
+        # Never overwrite what the init arguments set: a setting may be a derived form of one
+        # (a feature-set label, a model folder's name) and would break the front-end.
+        if key in vars(frontend) and not key.startswith("_") and getattr(frontend, key) is None:
             setattr(frontend, key, value)
     now = frontend.settings()
     if trained is not None and now != trained:

@@ -288,6 +288,9 @@ class EmotionRecognizer(Recognizer):
         audio: the audio front-end it was trained with (None: audio was off).
         text: the text front-end it was trained with (None: text was off).
         preparation: the audio preparation it was trained with (None: none).
+        functionals: the utterance-level audio front-end it was trained with
+            (``data.functionals``; None: none).
+        functionals_preparation: their standardisation as in training.
         device: ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``.
         cache_dir: feature cache for files (default: the mmfa cache, ``$MMFA_CACHE_DIR``).
         batch_size: utterances per batch.
@@ -300,6 +303,8 @@ class EmotionRecognizer(Recognizer):
         text: Any,
         preparation: AudioPreparation | None = None,
         *,
+        functionals: Any = None,
+        functionals_preparation: AudioPreparation | None = None,
         device: str = "cpu",
         cache_dir: str | Path | None = None,
         batch_size: int = 32,
@@ -307,6 +312,8 @@ class EmotionRecognizer(Recognizer):
         self.task = task.eval()
         self.audio, self.text = audio, text
         self.preparation = preparation or AudioPreparation()
+        self.functionals = functionals
+        self.functionals_preparation = functionals_preparation
         self.accelerator, self.devices = parse_device(device)
         self.device = device
         self.cache_dir = cache_dir
@@ -393,12 +400,22 @@ class EmotionRecognizer(Recognizer):
         def frontend(role: str, group: str) -> Any:
             key = json.dumps([group, spec.get(role)], sort_keys=True, default=str)
             if key not in built:
-                built[key] = checkpoints.build_frontend(spec.get(role), group)
+                built[key] = checkpoints.build_frontend(spec.get(role), group, role=role)
             return built[key]
 
         audio = frontend("audio", "mmfa.frontends")
         text = frontend("text", "mmfa.text")
-        return cls(task, audio, text, preparation_of(spec), **kwargs)
+        return cls(
+            task,
+            audio,
+            text,
+            preparation_of(spec),
+            functionals=frontend("functionals", "mmfa.frontends"),
+            functionals_preparation=AudioPreparation.from_record(
+                spec.get("functionals_preparation")
+            ),
+            **kwargs,
+        )
 
     def predict_utterances(
         self,
@@ -432,6 +449,8 @@ class EmotionRecognizer(Recognizer):
             audio=self.audio,
             text=self.text,
             preparation=self.preparation,
+            functionals=self.functionals,
+            functionals_preparation=self.functionals_preparation,
             modalities=self.modalities,
             tolerates_missing=self.tolerates_missing,
             labels=labels,

@@ -106,7 +106,7 @@ class MMFACLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         """Links from data to model, the prediction writer, and mmfa's own options."""
-        for name in ("audio_dim", "text_dim", "num_outputs", "task_type"):
+        for name in ("audio_dim", "text_dim", "functionals_dim", "num_outputs", "task_type"):
             parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
         parser.link_arguments(
             ("data.class_names", "data.task_type"),
@@ -216,7 +216,14 @@ class MMFACLI(LightningCLI):
 
 
 #: Hyper-parameters that set the network's tensor shapes (with the fusion and its arguments).
-_SHAPE_HPARAMS = ("audio_dim", "text_dim", "num_outputs", "audio_factor", "text_factor")
+_SHAPE_HPARAMS = (
+    "audio_dim",
+    "text_dim",
+    "functionals_dim",
+    "num_outputs",
+    "audio_factor",
+    "text_factor",
+)
 
 
 def check_checkpoint_fits(path: str | Path, model: EmotionTask, datamodule: Any) -> None:

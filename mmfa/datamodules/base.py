@@ -12,10 +12,12 @@ import json
 import logging
 import os
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
+import numpy as np
 import torch
 from jsonargparse import lazy_instance
 from torch.utils.data import DataLoader
@@ -111,6 +113,12 @@ class EmotionDataModule(L.LightningDataModule):
             :class:`~mmfa.datamodules.transforms.FeatureAugment`; None (default): none.
         trim_silence: drop leading and trailing audio frames whose log-energy is this far below
             the utterance's loudest frame (e.g. 6.0, about 26 dB); None (default): keep all.
+        functionals: an utterance-level audio front-end (one row per utterance, e.g.
+            :class:`~mmfa.features.functionals.FunctionalsExtractor`, openSMILE's ComParE 2016
+            functionals) whose vector goes straight to the classifier beside the sequence
+            (``model.functionals_dim``; see :class:`~mmfa.models.network.MMFANetwork`). With
+            ``speaker_norm`` it is standardised per speaker too, otherwise with the training
+            set's statistics. None (default, the paper): no such path.
     """
 
     #: Label names, in index order. Set by each corpus (may depend on init arguments).
@@ -143,6 +151,7 @@ class EmotionDataModule(L.LightningDataModule):
         speaker_norm_dropout: float = 0.0,
         augment: FeatureAugment | None = None,
         trim_silence: float | None = None,
+        functionals: AudioFrontEnd | None = None,
     ) -> None:
         super().__init__()
         if not (use_audio or use_text):
@@ -160,6 +169,14 @@ class EmotionDataModule(L.LightningDataModule):
         self.max_clip_seconds = max_clip_seconds
         if self.audio is not None and getattr(self.audio, "max_seconds", 0) is None:
             self.audio.max_seconds = max_clip_seconds  # a front-end's own cap wins
+        if functionals is not None and not use_audio:
+            raise ConfigError(
+                "data.functionals are computed from the audio, but data.use_audio is false: "
+                "turn audio on or remove data.functionals"
+            )
+        self.functionals = _own_instance(functionals) if functionals is not None else None
+        if self.functionals is not None and getattr(self.functionals, "max_seconds", 0) is None:
+            self.functionals.max_seconds = max_clip_seconds
         self.speaker_norm = speaker_norm
         if not 0.0 <= speaker_norm_dropout <= 1.0:
             raise ConfigError(
@@ -173,7 +190,14 @@ class EmotionDataModule(L.LightningDataModule):
         self.preparation = AudioPreparation(
             trim_silence=trim_silence, speaker_norm=speaker_norm and self.audio is not None
         )
+        #: The same for the utterance-level features: always standardised (functionals mix
+        #: Hz, dB and counts), per speaker when ``speaker_norm`` is on.
+        self.functionals_preparation = AudioPreparation(
+            speaker_norm=True, training_stats_only=not speaker_norm
+        )
         self._speaker_stats: SpeakerStats | None = None
+        self._functionals_stats: SpeakerStats | None = None
+        self._functionals_store: Any = None
         self._fold: str | None = fold  # checked on first use, see the `fold` property
         self._fold_checked = False
         self.utterances: list[Utterance] = []
@@ -222,6 +246,11 @@ class EmotionDataModule(L.LightningDataModule):
     def text_dim(self) -> int:
         """Text embedding size (768 BERT-base, 384 MiniLM); 0 when text is off."""
         return self.text.dim if self.text else 0
+
+    @property
+    def functionals_dim(self) -> int:
+        """Utterance-level features per utterance (``data.functionals``); 0 when off."""
+        return self.functionals.dim if self.functionals else 0
 
     @property
     def num_outputs(self) -> int:
@@ -387,9 +416,32 @@ class EmotionDataModule(L.LightningDataModule):
             on_bad_input=self.on_bad_input,
         )
         self._refs, self.feature_report = pipeline.run(self.utterances)
+        if self.functionals is not None:
+            self._refs = self._add_functionals(self._refs, self.feature_report)
         if self.feature_report.skipped:  # the pipeline logged it at INFO; make skips visible
             log.warning("%s: %s", type(self).__name__, self.feature_report.summary())
         self._pipeline = pipeline
+
+    def _add_functionals(self, refs: list[SampleRef], report: FeatureReport) -> list[SampleRef]:
+        """Extract the utterance-level features into a store of their own; join them to ``refs``.
+
+        An utterance they cannot be computed for is skipped like any bad input, and counted.
+        """
+        side = FeaturePipeline(
+            self.cache_dir,
+            self.functionals,
+            None,
+            num_workers=self.extract_workers,
+            on_bad_input=self.on_bad_input,
+        )
+        extra, side_report = side.run(self.utterances)
+        report.reused["functionals"] += side_report.reused["audio"]
+        report.extracted["functionals"] += side_report.extracted["audio"]
+        known = {uid for uid, _, _ in report.skipped}
+        report.skipped += [s for s in side_report.skipped if s[0] not in known]
+        self._functionals_store = side.audio_store
+        rows = {r.index: r.audio_row for r in extra}
+        return [replace(r, functionals_row=rows[r.index]) for r in refs if r.index in rows]
 
     def _dataset(self, split: str) -> FeatureDataset:
         if not self.refs:
@@ -404,6 +456,9 @@ class EmotionDataModule(L.LightningDataModule):
             speaker_stats=self.speaker_statistics(),
             audio_transform=self.augment if split == "train" else None,
             unknown_speaker_rate=self.speaker_norm_dropout if split == "train" else 0.0,
+            functionals_store=self._functionals_store,
+            functionals_preparation=self.functionals_preparation,
+            functionals_stats=self.functionals_statistics(),
         )
 
     def speaker_statistics(self) -> SpeakerStats:
@@ -422,9 +477,48 @@ class EmotionDataModule(L.LightningDataModule):
             )
         return self._speaker_stats
 
+    def functionals_statistics(self) -> SpeakerStats:
+        """Per-speaker statistics of the utterance-level features (``{}`` without them)."""
+        if self._functionals_stats is None:
+            self._build()
+            store = self._functionals_store
+            if store is None:
+                return {}
+            self._functionals_stats = self.functionals_preparation.statistics(
+                (self.utterances[r.index].speaker, store.get_row(r.functionals_row))
+                for r in self._refs
+            )
+        return self._functionals_stats
+
+    def functionals_arrays(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(X (N, functionals_dim), labels (N,))`` of a split, prepared as the model sees them.
+
+        No train-time randomness (``speaker_norm_dropout``): for fitting a classifier on them.
+        """
+        if not self.refs:
+            self.setup()
+        store = self._functionals_store
+        if store is None:
+            raise ConfigError("data.functionals is not set: this run has no functionals")
+        stats = self.functionals_statistics()
+        refs = self.refs[split]
+        x = [
+            self.functionals_preparation(
+                store.get_row(r.functionals_row), self.utterances[r.index].speaker, stats
+            ).reshape(-1)
+            for r in refs
+        ]
+        labels = [self.utterances[r.index].label for r in refs]
+        return np.asarray(x, dtype=np.float32), np.asarray(labels)
+
     def _fit_training_stats(self) -> None:
         """The training split's pooled statistics: what prediction uses for unknown speakers."""
         assert self._pipeline is not None
+        if self._functionals_store is not None:
+            self.functionals_preparation.fit_training_stats(
+                self._functionals_store.get_row(r.functionals_row) for r in self.refs["train"]
+            )
+            self._functionals_stats = None
         store = self._pipeline.audio_store
         if not self.preparation.speaker_norm or store is None:
             return

@@ -43,11 +43,15 @@ class AudioPreparation:
         training_stats: ``(mean, std)`` over every (trimmed) frame of the training split, the
             statistics of an unknown speaker; set by the datamodule at setup when
             ``speaker_norm`` is on.
+        training_stats_only: with ``speaker_norm``, standardise *every* utterance with the
+            training statistics, named speaker or not (the utterance-level features of a run
+            without per-speaker normalisation: they still need one common scale).
     """
 
     trim_silence: float | None = None
     speaker_norm: bool = False
     training_stats: tuple[np.ndarray, np.ndarray] | None = None
+    training_stats_only: bool = False
 
     def trimmed(self, x: np.ndarray) -> np.ndarray:
         """``x`` without its silent ends (``x`` itself when trimming is off)."""
@@ -61,6 +65,8 @@ class AudioPreparation:
         """
         if not self.speaker_norm:
             return {}
+        if self.training_stats_only:
+            return {_TRAINING: self.training_stats} if self.training_stats is not None else {}
         stats = speaker_statistics(
             (speaker, self.trimmed(x)) for speaker, x in rows if speaker != UNKNOWN_SPEAKER
         )
@@ -88,7 +94,8 @@ class AudioPreparation:
         x = self.trimmed(x)
         if not self.speaker_norm:
             return x
-        key = speaker if speaker != UNKNOWN_SPEAKER else _TRAINING
+        named = speaker != UNKNOWN_SPEAKER and not self.training_stats_only
+        key = speaker if named else _TRAINING
         if key not in stats:
             if key == _TRAINING:
                 raise ValueError(
@@ -111,6 +118,7 @@ class AudioPreparation:
             "trim_silence": self.trim_silence,
             "speaker_norm": self.speaker_norm,
             "training_stats": stats,
+            "training_stats_only": self.training_stats_only,
         }
 
     @classmethod
@@ -121,6 +129,7 @@ class AudioPreparation:
         return cls(
             trim_silence=record.get("trim_silence"),
             speaker_norm=bool(record.get("speaker_norm", False)),
+            training_stats_only=bool(record.get("training_stats_only", False)),
             training_stats=(
                 (
                     np.asarray(stats["mean"], dtype=np.float32),

@@ -53,6 +53,9 @@ class UtteranceDataModule(L.LightningDataModule):
             extracted only for the modalities in ``modalities``.
         text: the text front-end the model was trained with (None: none).
         preparation: the model's audio preparation (None: features as extracted).
+        functionals: the utterance-level audio front-end the model was trained with
+            (``data.functionals``; None: none), computed for every input with audio.
+        functionals_preparation: their standardisation as in training.
         modalities: what the model's fusion reads.
         tolerates_missing: the model was trained with modality dropout and can predict from the
             modalities an input has.
@@ -72,6 +75,8 @@ class UtteranceDataModule(L.LightningDataModule):
         audio: Any,
         text: Any,
         preparation: AudioPreparation | None = None,
+        functionals: Any = None,
+        functionals_preparation: AudioPreparation | None = None,
         modalities: Sequence[str] = MODALITIES,
         tolerates_missing: bool = False,
         labels: Sequence[str | None] | None = None,
@@ -87,6 +92,8 @@ class UtteranceDataModule(L.LightningDataModule):
         self.utterances = list(utterances)
         self.audio, self.text = audio, text
         self.preparation = preparation or AudioPreparation()
+        self.functionals = functionals
+        self.functionals_preparation = functionals_preparation or AudioPreparation()
         self.modalities = tuple(modalities)
         self.tolerates_missing = tolerates_missing
         self.labels = list(labels) if labels is not None else [None] * len(self.utterances)
@@ -124,6 +131,10 @@ class UtteranceDataModule(L.LightningDataModule):
             if not positions:
                 continue
             rows[modality], stores[modality] = self._extract(modality, positions, failed, report)
+            if modality == "audio" and self.functionals is not None:
+                rows["functionals"], stores["functionals"] = self._extract(
+                    "functionals", positions, failed, report
+                )
         report.skipped = [failed[i] for i in sorted(failed)]
         self.feature_report = report
         if self.preparation.speaker_norm:
@@ -137,9 +148,19 @@ class UtteranceDataModule(L.LightningDataModule):
             for i, row in rows.get("audio", {}).items()
             if i not in failed
         )
+        functionals_stats = self.functionals_preparation.statistics(
+            (self.utterances[i].speaker, stores["functionals"].get_row(row))
+            for i, row in rows.get("functionals", {}).items()
+            if i not in failed
+        )
         for has in sorted(groups, key=len, reverse=True):
             refs = [
-                SampleRef(i, rows.get("audio", {}).get(i, -1), rows.get("text", {}).get(i, -1))
+                SampleRef(
+                    i,
+                    rows.get("audio", {}).get(i, -1),
+                    rows.get("text", {}).get(i, -1),
+                    rows.get("functionals", {}).get(i, -1),
+                )
                 for i in groups[has]
                 if i not in failed
             ]
@@ -151,6 +172,9 @@ class UtteranceDataModule(L.LightningDataModule):
                     stores["text"] if "text" in has else None,
                     preparation=self.preparation if "audio" in has else None,
                     speaker_stats=stats,
+                    functionals_store=stores.get("functionals") if "audio" in has else None,
+                    functionals_preparation=self.functionals_preparation,
+                    functionals_stats=functionals_stats,
                 )
 
     def predict_dataloader(self) -> DataLoader | list[DataLoader]:
@@ -194,11 +218,15 @@ class UtteranceDataModule(L.LightningDataModule):
         failed: dict[int, tuple[str, str, str]],
         report: FeatureReport,
     ) -> tuple[dict[int, int], Any]:
-        """Run the pipeline for one modality over ``positions``; returns global pos -> row."""
+        """Run the pipeline for one modality over ``positions``; returns global pos -> row.
+
+        ``functionals`` are audio features of their own front-end and store.
+        """
         in_memory = bool(self.signals)
+        from_audio = modality in ("audio", "functionals")
         pipeline = FeaturePipeline(
             None if in_memory else self._cache_dir(),
-            self.audio if modality == "audio" else None,
+            {"audio": self.audio, "functionals": self.functionals}.get(modality),
             self.text if modality == "text" else None,
             on_bad_input="skip",
             progress=self.progress,
@@ -207,16 +235,15 @@ class UtteranceDataModule(L.LightningDataModule):
         )
         subset = [self.utterances[i] for i in positions]
         signals = {local: self.signals[i] for local, i in enumerate(positions) if i in self.signals}
-        refs, part = pipeline.run(subset, signals=signals if modality == "audio" else None)
-        report.reused.update(part.reused)
-        report.extracted.update(part.extracted)
+        refs, part = pipeline.run(subset, signals=signals if from_audio else None)
+        kind = "functionals" if modality == "functionals" else None  # not counted as "audio"
+        report.reused.update({kind or k: n for k, n in part.reused.items()})
+        report.extracted.update({kind or k: n for k, n in part.extracted.items()})
         by_id = {self.utterances[i].id: i for i in positions}
         for uid, reason, detail in part.skipped:
             failed.setdefault(by_id[uid], (uid, reason, detail))
-        store = pipeline.audio_store if modality == "audio" else pipeline.text_store
-        rows = {
-            positions[r.index]: (r.audio_row if modality == "audio" else r.text_row) for r in refs
-        }
+        store = pipeline.audio_store if from_audio else pipeline.text_store
+        rows = {positions[r.index]: (r.audio_row if from_audio else r.text_row) for r in refs}
         return rows, store
 
     def _cache_dir(self) -> Path:

@@ -35,11 +35,16 @@ Store = FeatureStore | MemoryStore
 
 @dataclass(frozen=True)
 class SampleRef:
-    """Where one usable utterance's features live: its manifest index and store rows (-1: none)."""
+    """Where one usable utterance's features live: its manifest index and store rows (-1: none).
+
+    ``functionals_row`` is the row of the utterance-level features (``data.functionals``), read
+    from a store of their own.
+    """
 
     index: int
     audio_row: int
     text_row: int
+    functionals_row: int = -1
 
 
 @dataclass

@@ -64,6 +64,17 @@ class MMFANetwork(nn.Module):
             modalities (audio or text, equally likely): its encoded sequence is zeroed, so the
             model learns to serve with either modality alone. With it > 0, a modality may also
             be None at inference (it is then fed as one zero step). Off (0) by default.
+        functionals_dim: size of an utterance-level feature vector (``data.functionals``, e.g.
+            openSMILE's ComParE functionals); > 0 adds a linear path from it to the logits,
+            summed with the fusion's: the network starts from what a linear classifier on those
+            functionals knows and the sequence path learns what they miss. 0 (the paper): none.
+        functionals_dropout: dropout on that vector in training.
+
+    Attributes:
+        functionals_apart: train the sequence path on its own: in training mode the forward
+            pass leaves the functionals path out (it is fitted apart, e.g. as a logistic
+            regression: :mod:`mmfa.models.functionals_head`); in eval mode the two paths' logits
+            are summed (a product of the two experts' probabilities). False: always summed.
     """
 
     def __init__(
@@ -77,6 +88,8 @@ class MMFANetwork(nn.Module):
         recurrent_dropout: float = 0.3,
         l2: float = 1e-4,
         modality_dropout: float = 0.0,
+        functionals_dim: int = 0,
+        functionals_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if not 0.0 <= modality_dropout <= 1.0:
@@ -103,6 +116,12 @@ class MMFANetwork(nn.Module):
         self.text_encoder = (
             ModalityEncoder(text_dim, self.text_units, recurrent_dropout)
             if "text" in modalities
+            else None
+        )
+        self.functionals_apart = False
+        self.functionals_head = (
+            nn.Sequential(nn.Dropout(functionals_dropout), nn.Linear(functionals_dim, num_outputs))
+            if functionals_dim > 0
             else None
         )
 
@@ -154,6 +173,7 @@ class MMFANetwork(nn.Module):
         audio_mask: Tensor | None,
         text: Tensor | None,
         text_mask: Tensor | None,
+        functionals: Tensor | None = None,
     ) -> Tensor:
         """Logits for a padded batch.
 
@@ -162,6 +182,8 @@ class MMFANetwork(nn.Module):
             audio_mask: ``(B, Ta)`` bool, True = real frame; None = all real.
             text: ``(B, Tw, text_dim)`` word embeddings (may be None if the fusion is audio-only).
             text_mask: ``(B, Tw)`` bool; None = all real.
+            functionals: ``(B, functionals_dim)`` utterance-level features (a network built
+                with ``functionals_dim > 0`` needs them; others ignore them).
 
         Returns:
             ``(B, num_outputs)``.
@@ -172,7 +194,15 @@ class MMFANetwork(nn.Module):
         t, t_mask = self._encode(self.text_encoder, "text", text, text_mask, batch)
         if self.training and self.modality_dropout > 0 and a is not None and t is not None:
             a, t = self._drop_modality(a, t)
-        return self.fusion(a, a_mask, t, t_mask)
+        logits = self.fusion(a, a_mask, t, t_mask)
+        if self.functionals_head is None or (self.training and self.functionals_apart):
+            return logits
+        if functionals is None:
+            raise ValueError(
+                "the network has a functionals path (model.functionals_dim > 0) but the batch "
+                "has no functionals: set data.functionals as in training"
+            )
+        return logits + self.functionals_head(functionals)
 
     def _drop_modality(self, a: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
         """Zero the audio or the text ``(B, T, units)`` of a random subset of the utterances."""

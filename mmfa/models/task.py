@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import lightning as L
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
 from mmfa.checkpoints import (
@@ -71,6 +71,14 @@ class EmotionTask(L.LightningModule):
             ``n / (C n_c)`` from the training split's label counts (multiclass).
         modality_dropout: in training, the share of utterances that lose their audio or their
             text (see :class:`~mmfa.models.network.MMFANetwork`; paper: 0).
+        functionals_dim: size of the utterance-level features (linked from
+            ``data.functionals``; 0: none, the paper).
+        functionals_dropout: dropout on them in training.
+        functionals_head: how their linear path is learnt: ``train`` (by gradient descent with
+            the rest) or ``logistic`` (fitted at the start of training as an L2 logistic
+            regression, its strength chosen on validation, and frozen; the sequence path is then
+            trained on its own and the two are summed when evaluating; multiclass only; see
+            :mod:`mmfa.models.functionals_head`).
     """
 
     def __init__(
@@ -95,6 +103,9 @@ class EmotionTask(L.LightningModule):
         label_smoothing: float = 0.0,
         class_weight: ClassWeight = "none",
         modality_dropout: float = 0.0,
+        functionals_dim: int = 0,
+        functionals_dropout: float = 0.0,
+        functionals_head: Literal["train", "logistic"] = "train",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["fusion"])
@@ -110,7 +121,15 @@ class EmotionTask(L.LightningModule):
             recurrent_dropout=recurrent_dropout,
             l2=l2,
             modality_dropout=modality_dropout,
+            functionals_dim=functionals_dim,
+            functionals_dropout=functionals_dropout,
         )
+        if functionals_head == "logistic" and self.problem.kind != "multiclass":
+            raise ConfigError(
+                f"model.functionals_head=logistic fits a multiclass classifier; this problem is "
+                f"{self.problem.kind}: use model.functionals_head=train"
+            )
+        self.network.functionals_apart = functionals_head == "logistic"
         self.class_weights: Tensor | None = None  # set from the training split at fit start
         fusion_module = self.network.fusion
         if self.problem.kind not in fusion_module.problem_types:
@@ -138,10 +157,33 @@ class EmotionTask(L.LightningModule):
         """The fusion module in use."""
         return self.network.fusion
 
+    def setup(self, stage: str) -> None:
+        """Fit the functionals path as a logistic regression first (``functionals_head``)."""
+        head = self.network.functionals_head
+        if stage != "fit" or head is None or self.hparams.get("functionals_head") != "logistic":
+            return
+        from mmfa.models.functionals_head import fit_logistic_head
+
+        datamodule: Any = getattr(self.trainer, "datamodule", None)
+        linear = head[1]
+        assert isinstance(linear, nn.Linear)
+        fit_logistic_head(
+            linear,
+            datamodule.functionals_arrays("train"),
+            datamodule.functionals_arrays("val"),
+            len(self.class_names),
+        )
+
     # -- forward and loss ------------------------------------------------------------------------
     def forward(self, batch: dict[str, Any]) -> Tensor:
         """Logits (B, num_outputs) for a padded batch."""
-        return self.network(batch["audio"], batch["audio_mask"], batch["text"], batch["text_mask"])
+        return self.network(
+            batch["audio"],
+            batch["audio_mask"],
+            batch["text"],
+            batch["text_mask"],
+            batch.get("functionals"),
+        )
 
     def _loss(self, logits: Tensor, target: Tensor) -> Tensor:
         smoothing = float(self.hparams.get("label_smoothing", 0.0)) if self.training else 0.0
@@ -253,6 +295,9 @@ class EmotionTask(L.LightningModule):
         preparation = getattr(datamodule, "preparation", None)
         if preparation is not None:
             spec["audio_preparation"] = preparation.record()
+        functionals = getattr(datamodule, "functionals_preparation", None)
+        if functionals is not None and spec.get("functionals") is not None:
+            spec["functionals_preparation"] = functionals.record()
         checkpoint[SPEC_KEY] = spec
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
