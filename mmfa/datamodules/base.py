@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 
 from mmfa.datamodules.collate import FeatureDataset, collate
 from mmfa.datamodules.loaders import eval_loader
-from mmfa.datamodules.preparation import AudioPreparation
+from mmfa.datamodules.preparation import UNKNOWN_SPEAKER, AudioPreparation
 from mmfa.datamodules.sampler import BucketBatchSampler, check_batch_memory, store_lengths
 from mmfa.datamodules.shuffle import EpochShuffleSampler
 from mmfa.datamodules.transforms import FeatureAugment, SpeakerStats
@@ -118,7 +118,7 @@ class EmotionDataModule(L.LightningDataModule):
             functionals) whose vector goes straight to the classifier beside the sequence
             (``model.functionals_dim``; see :class:`~mmfa.models.network.MMFANetwork`). With
             ``speaker_norm`` it is standardised per speaker too, otherwise with the training
-            set's statistics. None (default, the paper): no such path.
+            set's statistics. No effect without audio. None (default, the paper): no such path.
     """
 
     #: Label names, in index order. Set by each corpus (may depend on init arguments).
@@ -169,12 +169,8 @@ class EmotionDataModule(L.LightningDataModule):
         self.max_clip_seconds = max_clip_seconds
         if self.audio is not None and getattr(self.audio, "max_seconds", 0) is None:
             self.audio.max_seconds = max_clip_seconds  # a front-end's own cap wins
-        if functionals is not None and not use_audio:
-            raise ConfigError(
-                "data.functionals are computed from the audio, but data.use_audio is false: "
-                "turn audio on or remove data.functionals"
-            )
-        self.functionals = _own_instance(functionals) if functionals is not None else None
+        # Like speaker_norm, no effect without audio (a recipe serves text-only runs too).
+        self.functionals = _own_instance(functionals) if functionals and use_audio else None
         if self.functionals is not None and getattr(self.functionals, "max_seconds", 0) is None:
             self.functionals.max_seconds = max_clip_seconds
         self.speaker_norm = speaker_norm
@@ -490,10 +486,14 @@ class EmotionDataModule(L.LightningDataModule):
             )
         return self._functionals_stats
 
-    def functionals_arrays(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+    def functionals_arrays(
+        self, split: str, unknown_speakers: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(X (N, functionals_dim), labels (N,))`` of a split, prepared as the model sees them.
 
         No train-time randomness (``speaker_norm_dropout``): for fitting a classifier on them.
+        ``unknown_speakers``: prepare every utterance as if nobody had named its speaker (the
+        training statistics), as prediction does for plain files.
         """
         if not self.refs:
             self.setup()
@@ -504,7 +504,9 @@ class EmotionDataModule(L.LightningDataModule):
         refs = self.refs[split]
         x = [
             self.functionals_preparation(
-                store.get_row(r.functionals_row), self.utterances[r.index].speaker, stats
+                store.get_row(r.functionals_row),
+                UNKNOWN_SPEAKER if unknown_speakers else self.utterances[r.index].speaker,
+                stats,
             ).reshape(-1)
             for r in refs
         ]

@@ -67,7 +67,8 @@ class MMFANetwork(nn.Module):
         functionals_dim: size of an utterance-level feature vector (``data.functionals``, e.g.
             openSMILE's ComParE functionals); > 0 adds a linear path from it to the logits,
             summed with the fusion's: the network starts from what a linear classifier on those
-            functionals knows and the sequence path learns what they miss. 0 (the paper): none.
+            functionals knows and the sequence path learns what they miss. Only for a fusion
+            that reads audio. 0 (the paper): none.
         functionals_dropout: dropout on that vector in training.
 
     Attributes:
@@ -119,9 +120,10 @@ class MMFANetwork(nn.Module):
             else None
         )
         self.functionals_apart = False
+        # Functionals are audio: a fusion that does not read audio (TextOnly) gets no such path.
         self.functionals_head = (
             nn.Sequential(nn.Dropout(functionals_dropout), nn.Linear(functionals_dim, num_outputs))
-            if functionals_dim > 0
+            if functionals_dim > 0 and "audio" in modalities
             else None
         )
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import lightning as L
+import numpy as np
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
@@ -167,12 +168,16 @@ class EmotionTask(L.LightningModule):
         datamodule: Any = getattr(self.trainer, "datamodule", None)
         linear = head[1]
         assert isinstance(linear, nn.Linear)
-        fit_logistic_head(
-            linear,
-            datamodule.functionals_arrays("train"),
-            datamodule.functionals_arrays("val"),
-            len(self.class_names),
-        )
+
+        def arrays(split: str) -> tuple[Any, Any]:
+            named = datamodule.functionals_arrays(split)
+            if not getattr(datamodule, "speaker_norm_dropout", 0):
+                return named
+            # Trained to serve unnamed speakers too: fit and choose on both preparations.
+            unknown = datamodule.functionals_arrays(split, unknown_speakers=True)
+            return np.concatenate([named[0], unknown[0]]), np.concatenate([named[1], unknown[1]])
+
+        fit_logistic_head(linear, arrays("train"), arrays("val"), len(self.class_names))
 
     # -- forward and loss ------------------------------------------------------------------------
     def forward(self, batch: dict[str, Any]) -> Tensor:
