@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mmfa.experiments.fold_metrics import report_metrics
+from mmfa.experiments.fold_metrics import report_metrics, summarise
 from mmfa.experiments.run_folder import FoldPredictions, RunFolderError
 from mmfa.problem import get_problem
 
@@ -41,8 +41,6 @@ def seed_ensemble(
         RunFolderError: two seeds of a fold disagree on a test utterance's gold label (the
             folders are not the same fold).
     """
-    from mmfa.experiments.report import summarise
-
     seeds = sorted({str(f.info["seed"]) for f in folds if f.info.get("seed") is not None})
     if len(seeds) < 2:
         return None

@@ -23,10 +23,10 @@ same as training logs. Conventions:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.stats import pearsonr
@@ -281,3 +281,18 @@ def report_metrics(
         fold: the fold's name, used in the notes.
     """
     return _REPORTS[problem.kind](target, scores, class_names, fold)
+
+
+STD_DDOF = 0  # population std (NumPy's default); the paper does not say which it used
+
+
+def summarise(values: Sequence[float]) -> dict[str, Any]:
+    """Mean ± std (ddof=0) over the folds where a value is defined, with the per-fold values."""
+    array = np.asarray(values, dtype=float)
+    used = array[~np.isnan(array)]
+    return {
+        "mean": float(used.mean()) if used.size else float("nan"),
+        "std": float(used.std(ddof=STD_DDOF)) if used.size else float("nan"),
+        "n_folds": int(used.size),
+        "per_fold": array.tolist(),
+    }

@@ -37,7 +37,14 @@ import numpy as np
 
 from mmfa.experiments import plots
 from mmfa.experiments.ensemble_report import seed_ensemble
-from mmfa.experiments.fold_metrics import BETA, THRESHOLD, FoldMetrics, report_metrics
+from mmfa.experiments.fold_metrics import (
+    BETA,
+    STD_DDOF,
+    THRESHOLD,
+    FoldMetrics,
+    report_metrics,
+    summarise,
+)
 from mmfa.experiments.report_markdown import headline_table, render_report
 from mmfa.experiments.run_folder import (
     FoldPredictions,
@@ -56,26 +63,12 @@ __all__ = [
     "summarise",
 ]
 
-STD_DDOF = 0  # population std (NumPy's default); the paper does not say which it used
-
 
 def fold_metrics(
     task: str, target: np.ndarray, scores: np.ndarray, class_names: list[str], fold: str
 ) -> FoldMetrics:
     """The problem's scikit-learn metrics of one fold (:mod:`.fold_metrics`)."""
     return report_metrics(get_problem(task), target, scores, class_names, fold)
-
-
-def summarise(values: Sequence[float]) -> dict[str, Any]:
-    """Mean ± std (ddof=0) over the folds where a value is defined, with the per-fold values."""
-    array = np.asarray(values, dtype=float)
-    used = array[~np.isnan(array)]
-    return {
-        "mean": float(used.mean()) if used.size else float("nan"),
-        "std": float(used.std(ddof=STD_DDOF)) if used.size else float("nan"),
-        "n_folds": int(used.size),
-        "per_fold": array.tolist(),
-    }
 
 
 def build_report(run_dir: Path) -> dict[str, Any]:
