@@ -176,3 +176,26 @@ def test_predict_help_imports_no_training_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_folders_filed_by_speaker_get_a_hint_never_a_grouping(tmp_path: Path) -> None:
+    """Folders may be filed by speaker, date or emotion: mmfa only suggests --speaker_from_folder,
+    and only for a model that normalises per speaker."""
+    from types import SimpleNamespace
+
+    from mmfa.predict_command import speaker_folders_hint
+
+    for name in ("ann/a.wav", "ann/b.wav", "bob/c.wav", "bob/d.wav"):
+        _wav(tmp_path / name)
+    plain = read_inputs([tmp_path]).utterances
+    per_speaker = SimpleNamespace(preparation=SimpleNamespace(speaker_norm=True))
+    hint = speaker_folders_hint(per_speaker, plain)
+    assert hint is not None and "--speaker_from_folder" in hint and "2 folders" in hint
+    assert all(u.speaker == "" for u in plain)  # advice only: nothing was grouped
+    ensemble = SimpleNamespace(members=[per_speaker])
+    assert speaker_folders_hint(ensemble, plain) == hint
+    global_stats = SimpleNamespace(preparation=SimpleNamespace(speaker_norm=False))
+    assert speaker_folders_hint(global_stats, plain) is None
+    named = read_inputs([tmp_path], speaker_from_folder=True).utterances
+    assert speaker_folders_hint(per_speaker, named) is None
+    assert speaker_folders_hint(per_speaker, plain[:3]) is None  # 'bob' holds one file
