@@ -82,6 +82,7 @@ def collect(row: str, run_dir: Path, wall_s: float | None, seeds: str) -> dict[s
         wall_s = run_wall(run_dir)
     spread = report.get("seeds") or {}  # several seeds: each seed's mean and their spread
     per_seed = {k: 100 * v["UA"] for k, v in spread.get("per_seed", {}).items()}
+    ensemble = report.get("ensemble") or {}  # the seeds' probabilities averaged, per fold
     return {
         "command": shlex.join(command(row, "/path/to/ravdess", f"runs/ravdess/{slug(row)}", seeds)),
         "folds": folds,
@@ -90,7 +91,16 @@ def collect(row: str, run_dir: Path, wall_s: float | None, seeds: str) -> dict[s
         "WA_mean": statistics.fmean(wa),
         "WA_std": statistics.pstdev(wa),
         "wall_s": round(wall_s),
+        "code": report.get("provenance", {}).get("run", {}).get("git"),  # the rows' vintages differ
         **({"UA_per_seed": per_seed, "UA_seed_std": 100 * spread["std"]["UA"]} if per_seed else {}),
+        **(
+            {
+                "UA_ensemble_of_seeds": 100 * ensemble["mean"]["UA"],
+                "UA_ensemble_of_seeds_std": 100 * ensemble["std"]["UA"],
+            }
+            if ensemble
+            else {}
+        ),
     }
 
 
