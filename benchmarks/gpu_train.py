@@ -269,7 +269,7 @@ def main() -> None:
             print(
                 f"SKIP: --recipe ssl: {model!r} is neither a model folder nor in the local "
                 "Hugging Face cache; nothing is downloaded here. Get it "
-                f"once (docs/recipes.md, Self-supervised front-ends): huggingface-cli download "
+                f"once (docs/recipes.md, Self-supervised front-ends): hf download "
                 f"{default_model} --local-dir {relative(SSL_FOLDER)} (found there by default; "
                 "elsewhere: --ssl-model DIR)"
             )

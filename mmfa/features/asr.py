@@ -52,7 +52,7 @@ class Transcriber:
             except (OSError, ValueError) as err:
                 raise ModelUnavailableError(
                     f"ASR model {self.model!r} cannot be loaded offline ({type(err).__name__}: "
-                    f"{err}). Download it on a machine with network (`huggingface-cli download "
+                    f"{err}). Download it on a machine with network (`hf download "
                     f"{self.model}`) and copy the Hugging Face cache here, or give a local "
                     "folder; or give transcripts yourself (a manifest 'text' column, or a .txt "
                     "beside each audio file)."

@@ -34,7 +34,7 @@ Layer = int | Literal["mean"]
 def _unavailable(name: str, cause: BaseException) -> ModelUnavailableError:
     return ModelUnavailableError(
         f"speech model {name!r} cannot be loaded offline ({type(cause).__name__}: {cause}). "
-        f"Get it with `huggingface-cli download {name}` on a machine with network (then copy the "
+        f"Get it with `hf download {name}` on a machine with network (then copy the "
         "cache, ~/.cache/huggingface/hub, here), or set data.audio.init_args.model to a local "
         "folder holding config.json and the weights (e.g. facebook/wav2vec2-base, "
         "microsoft/wavlm-base-plus, facebook/hubert-base-ls960). The paper's features need no "

@@ -79,7 +79,7 @@ def _unavailable(name: str, cause: BaseException) -> ModelUnavailableError:
     )
     return ModelUnavailableError(
         f"text model {name!r} cannot be loaded: {where} ({type(cause).__name__}: {cause}). "
-        f"Get it with `huggingface-cli download {name}` on a machine with network (then copy "
+        f"Get it with `hf download {name}` on a machine with network (then copy "
         "the cache, ~/.cache/huggingface/hub, here), or point `model:` to a local folder that "
         "holds config.json, the tokenizer and the weights. The packaged offline alternative is "
         "`model: minilm` (all-MiniLM-L6-v2, 384-dim)."

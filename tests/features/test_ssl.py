@@ -88,7 +88,7 @@ def test_missing_model_fails_fast_and_says_what_to_do(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr("socket.socket.connect", no_network)
     monkeypatch.setattr("socket.create_connection", no_network)
-    with pytest.raises(ModelUnavailableError, match="huggingface-cli download"):
+    with pytest.raises(ModelUnavailableError, match="hf download"):
         _ = SSLFrontEnd(model="no-such-org/no-such-speech-model").dim
 
 

@@ -140,5 +140,5 @@ def test_gpu_benchmark_skips_without_the_model(tmp_path: Path) -> None:
     out = tmp_path / "gpu_train_ssl.json"
     done = _gpu_benchmark("--ssl-model", "no-such-org/no-such-model", "--out", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.startswith("SKIP:") and "huggingface-cli download" in done.stdout
+    assert done.stdout.startswith("SKIP:") and "hf download" in done.stdout
     assert not out.exists()

@@ -200,7 +200,7 @@ def test_missing_hub_model_fails_fast_and_helps() -> None:
         ex.dim  # noqa: B018
     msg = str(info.value)
     assert "bert-base-uncased" in msg and "local Hugging Face cache" in msg
-    assert "huggingface-cli download bert-base-uncased" in msg and "model: minilm" in msg
+    assert "hf download bert-base-uncased" in msg and "model: minilm" in msg
     with pytest.raises(ModelUnavailableError):
         ex.settings()
     with pytest.raises(ModelUnavailableError):
