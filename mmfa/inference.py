@@ -401,6 +401,10 @@ class EmotionRecognizer(Recognizer):
             key = json.dumps([group, spec.get(role)], sort_keys=True, default=str)
             if key not in built:
                 built[key] = checkpoints.build_frontend(spec.get(role), group, role=role)
+                if hasattr(built[key], "device"):
+                    # The training machine's device (e.g. cuda) is not this one's: an encoder
+                    # front-end runs where the recogniser was asked to run.
+                    built[key].device = kwargs.get("device", "cpu")
             return built[key]
 
         audio = frontend("audio", "mmfa.frontends")

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -86,6 +87,16 @@ def test_recipe_fits_with_a_local_model_on_the_cpu(tmp_path: Path, tiny_wavlm: P
     assert spec["audio"]["settings"]["layer"] == wanted["audio"]["init_args"]["layer"]
     assert spec["audio_preparation"]["speaker_norm"] is wanted["speaker_norm"] is True
     assert spec["audio_preparation"]["trim_silence"] is wanted["trim_silence"] is None
+    # A model trained on a GPU predicts on a CPU: the recorded device is the training machine's.
+    from mmfa import EmotionRecognizer
+
+    spec["audio"]["init_args"]["device"] = "cuda"
+    moved = tmp_path / "trained_on_cuda.ckpt"
+    torch.save(ckpt, moved)
+    recognizer = EmotionRecognizer.from_checkpoint(moved, device="cpu")
+    assert recognizer.audio.device == "cpu"
+    tone = np.sin(np.linspace(0, 2000, 16000)).astype(np.float32)
+    assert recognizer.predict(tone, sample_rate=16000, text="hi").prediction in recognizer.class_names
 
 
 def test_recipe_parses_after_a_corpus_config_without_the_model(
