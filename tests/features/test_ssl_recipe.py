@@ -96,7 +96,8 @@ def test_recipe_fits_with_a_local_model_on_the_cpu(tmp_path: Path, tiny_wavlm: P
     recognizer = EmotionRecognizer.from_checkpoint(moved, device="cpu")
     assert recognizer.audio.device == "cpu"
     tone = np.sin(np.linspace(0, 2000, 16000)).astype(np.float32)
-    assert recognizer.predict(tone, sample_rate=16000, text="hi").prediction in recognizer.class_names
+    predicted = recognizer.predict(tone, sample_rate=16000, text="hi").prediction
+    assert predicted in recognizer.class_names
 
 
 def test_recipe_parses_after_a_corpus_config_without_the_model(
