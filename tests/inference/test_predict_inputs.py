@@ -122,7 +122,6 @@ def test_a_dangling_link_in_a_folder_is_kept_to_be_listed(tmp_path: Path) -> Non
     assert ids == ["a.wav", "gone.wav"]  # the pipeline then skips it as missing, with a reason
 
 
-
 def test_a_linked_folder_is_read_and_a_link_loop_ends(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     _wav(tmp_path / "elsewhere" / "b.wav")
