@@ -100,8 +100,15 @@ class MMFACLI(LightningCLI):
         **kwargs: passed to :class:`~lightning.pytorch.cli.LightningCLI`.
     """
 
-    def __init__(self, *args: Any, fold_target: FoldTarget | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        fold_target: FoldTarget | None = None,
+        data_only: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.fold_target = fold_target
+        self.data_only = data_only
         super().__init__(*args, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -161,7 +168,22 @@ class MMFACLI(LightningCLI):
         keep_wandb_noninteractive(uses_wandb(config.trainer.logger))
 
     def instantiate_classes(self) -> None:
-        """Instantiate; give the task what its checkpoints carry; set this process's threads."""
+        """Instantiate; give the task what its checkpoints carry; set this process's threads.
+
+        With ``data_only`` only the datamodule is built: the data links to the model (e.g.
+        ``text_dim``) would load the config's encoder, which a command reading only the data
+        (``mmfa predict --config``, ``mmfa baseline``, ``mmfa data-check``) does not need and a
+        machine may not have.
+        """
+        if self.data_only:
+            from jsonargparse import ArgumentParser
+
+            config = self.config[self.subcommand] if self.subcommand else self.config
+            data = ArgumentParser(exit_on_error=False)
+            data.add_subclass_arguments(EmotionDataModule, "data", required=True)
+            parsed = data.parse_object({"data": config.data.as_dict()})
+            self.datamodule = data.instantiate_classes(parsed).data
+            return
         super().instantiate_classes()
         config = self.config[self.subcommand] if self.subcommand else self.config
         self.model.inference_spec = inference_spec(config, self.datamodule, self.model)
@@ -419,6 +441,7 @@ def build_cli(
     *,
     run: bool = True,
     fold_target: FoldTarget | None = None,
+    data_only: bool = False,
     **kwargs: Any,
 ) -> MMFACLI:
     """Build (and with ``run=True`` run) the mmfa LightningCLI.
@@ -427,6 +450,7 @@ def build_cli(
         args: command-line arguments; None: ``sys.argv``.
         run: run the subcommand (``mmfa fit ...``); False: only parse and instantiate (cv).
         fold_target: for one fold of ``mmfa cv``: where its outputs go.
+        data_only: with ``run=False``, build only the datamodule (no model, no trainer).
         **kwargs: passed to :class:`MMFACLI`.
     """
     setup_logging()
@@ -451,6 +475,7 @@ def build_cli(
         args=args,
         run=run,
         fold_target=fold_target,
+        data_only=data_only,
         **kwargs,
     )
 

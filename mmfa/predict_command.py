@@ -285,7 +285,7 @@ def config_inputs(configs: list[str], overrides: list[str], split: str) -> Any:
     from mmfa.lightning_cli import build_cli
 
     args = [a for c in configs for a in ("--config", c)]
-    cli = build_cli([*args, *overrides, "--trainer.logger=false"], run=False)
+    cli = build_cli([*args, *overrides, "--trainer.logger=false"], run=False, data_only=True)
     dm = cli.datamodule
     _ = dm.fold  # a bad data.fold fails here
     utterances = [u for u in dm.load_manifest() if dm.split_of(u) == split]

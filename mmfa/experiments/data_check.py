@@ -207,7 +207,7 @@ def run_data_check(argv: list[str]) -> tuple[DataCheck, Path]:
     args, overrides = parse_args(argv)
     started = time.monotonic()
     base = [a for c in args.config for a in ("--config", c)] + overrides
-    dm = build_cli(base, run=False).datamodule
+    dm = build_cli(base, run=False, data_only=True).datamodule
     check = check_datamodule(dm, extract=args.extract)
     check.wall_s = round(time.monotonic() - started, 1)
     out = args.out or Path("runs") / "data_check" / corpus_name(dm)
