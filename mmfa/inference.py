@@ -469,7 +469,7 @@ class EmotionRecognizer(Recognizer):
             self._told_unnamed = True  # once per recogniser: a loop of predict() calls stays quiet
             log.warning(
                 "%d input(s) have no speaker: this model normalises audio per speaker, so they "
-                "are standardised with its training set's statistics (on RAVDESS 6-10 UA "
+                "are standardised with its training set's statistics (on RAVDESS 8-12 UA "
                 "points below naming the speakers). Name speakers when you know them: speaker= / "
                 "speakers= in Python; --speaker, --speaker_from_folder or a manifest 'speaker' "
                 "column on the command line",

@@ -204,7 +204,7 @@ def speaker_folders_hint(recognizer: Any, utterances: list[Any]) -> str | None:
     return (
         f"the inputs without a speaker lie in {len(folders)} folders of several recordings "
         "each; if each folder holds one speaker, add --speaker_from_folder (this model "
-        "normalises per speaker: on RAVDESS, naming the speakers is worth 6-10 UA points)"
+        "normalises per speaker: on RAVDESS, naming the speakers is worth 8-12 UA points)"
     )
 
 
