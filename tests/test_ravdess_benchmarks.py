@@ -97,3 +97,25 @@ def test_commands_are_the_ones_the_docs_print(
         "mmfa",
         "cv",
     ]
+
+
+def test_speaker_information_skips_without_data_and_standardises_per_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import ravdess_speaker_information as bench
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    out = tmp_path / "r.json"
+    monkeypatch.setattr(sys, "argv", ["x", "--data", str(tmp_path), "--out", str(out)])
+    assert bench.main() == 0
+    assert capsys.readouterr().out.startswith("SKIP: RAVDESS") and not out.exists()
+    import numpy as np
+
+    x = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 0.0], [7.0, 2.0]])
+    groups = np.array([0, 0, 1, 1])
+    done = bench.standardised(x, groups)
+    for g in (0, 1):
+        assert np.allclose(done[groups == g].mean(0), 0.0)
+        assert np.allclose(done[groups == g].std(0), 1.0, atol=1e-6)
