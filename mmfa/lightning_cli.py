@@ -172,8 +172,8 @@ class MMFACLI(LightningCLI):
 
         With ``data_only`` only the datamodule is built: the data links to the model (e.g.
         ``text_dim``) would load the config's encoder, which a command reading only the data
-        (``mmfa predict --config``, ``mmfa baseline``, ``mmfa data-check``) does not need and a
-        machine may not have.
+        (``mmfa predict --config``, ``mmfa data-check``) does not need and a machine may not
+        have.
         """
         if self.data_only:
             from jsonargparse import ArgumentParser
