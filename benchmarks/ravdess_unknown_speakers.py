@@ -11,8 +11,14 @@ predicts the fold's test actors (never seen in training or selection) with the f
   statistics, saved in the checkpoint;
 - ``single files``: ``EmotionRecognizer.predict(path)`` one clip at a time (must equal the
   plain folder: nothing depends on what else is predicted);
-- ``one utterance per speaker``: each clip its own speaker (what mmfa did before the training
-  statistics existed).
+- ``N utterances per speaker`` (N = 8, 4, 2, 1): a manifest that names each speaker on only N
+  clips (each actor's clips split into groups of N, each group its own speaker): what a user's
+  manifest of a few recordings per speaker gets. With N = 1, each clip is its own speaker (what
+  mmfa did for plain files before the training statistics existed). ``data.speaker_norm_prior``
+  is for these rows.
+
+``--speaker_norm_prior K`` predicts with ``K`` instead of what each checkpoint recorded (to
+measure the prior on models trained without it).
 
     mmfa cv --config configs/ravdess_8class.yaml --config configs/recipe/practical.yaml \\
         --data.root DIR --model.fusion=AudioOnly --out runs/cv/ravdess_practical_audio
@@ -46,10 +52,30 @@ def fold_test_ids(fold: Path) -> list[str]:
         return [row["id"] for row in csv.DictReader(handle)]
 
 
+def grouped(utterances: list, size: int) -> list:
+    """Each actor's utterances split into groups of ``size`` (in a fixed shuffled order), each
+    group named as a speaker of its own."""
+    rng = np.random.default_rng(0)
+    out = []
+    by_actor: dict[str, list] = {}
+    for utt in utterances:
+        by_actor.setdefault(Path(utt.audio_path).parent.name, []).append(utt)
+    for actor, utts in sorted(by_actor.items()):
+        for position, i in enumerate(rng.permutation(len(utts))):
+            out.append(replace(utts[i], speaker=f"{actor}-{position // size}"))
+    return out
+
+
 def main() -> int:
     cli = parser(__doc__, "ravdess_unknown_speakers.json")
     cli.add_argument("--run", type=Path, required=True, help="a finished mmfa cv run folder")
     cli.add_argument("--data", type=Path, default=shared_data("ravdess"), help="RAVDESS folder")
+    cli.add_argument(
+        "--speaker_norm_prior",
+        type=float,
+        default=None,
+        help="predict with this data.speaker_norm_prior instead of the checkpoint's",
+    )
     opts = cli.parse_args()
     actors = {a.name: a for a in ravdess_actors(opts.data)}
     if skip_without(list(actors), "RAVDESS Actor_XX folders", opts.data, "--data"):
@@ -59,7 +85,10 @@ def main() -> int:
     from mmfa.corpora.ravdess import RAVDESS_CLASSES
     from mmfa.datamodules.inputs import read_inputs
 
-    ways = ("speaker manifest", "plain folder", "single files", "one utterance per speaker")
+    sizes = (8, 4, 2, 1)
+    ways = ("speaker manifest", "plain folder", "single files") + tuple(
+        f"{n} utterances per speaker" for n in sizes
+    )
     pooled: dict[str, tuple[list[int], list[int]]] = {w: ([], []) for w in ways}
     per_fold: dict[str, dict[str, float]] = {}
     largest_gap = 0.0
@@ -70,6 +99,11 @@ def main() -> int:
         wanted = set(fold_test_ids(fold))
         folders = sorted({f"Actor_{i.split('-')[-1].split('.')[0]}" for i in wanted})
         recognizer = EmotionRecognizer.from_checkpoint(ckpt)
+        if opts.speaker_norm_prior is not None:
+            for name in ("preparation", "functionals_preparation"):
+                prepared = getattr(recognizer, name)
+                if prepared is not None:
+                    prepared.speaker_norm_prior = opts.speaker_norm_prior
         runs = {}
         for way, kwargs in (
             ("speaker manifest", {"speaker_from_folder": True}),
@@ -78,8 +112,10 @@ def main() -> int:
             inputs = read_inputs([actors[name] for name in folders], **kwargs)
             runs[way] = recognizer.predict_utterances(inputs.utterances, progress=False)
         inputs = read_inputs([actors[name] for name in folders])
-        own = [replace(u, speaker=u.id) for u in inputs.utterances]
-        runs["one utterance per speaker"] = recognizer.predict_utterances(own, progress=False)
+        for n in sizes:
+            runs[f"{n} utterances per speaker"] = recognizer.predict_utterances(
+                grouped(inputs.utterances, n), progress=False
+            )
         folder_scores = {p.id: p.scores for p in runs["plain folder"].predictions}
         single = []
         for utt in inputs.utterances:
@@ -122,6 +158,7 @@ def main() -> int:
         opts.out,
         {
             "run": relative(opts.run),
+            "speaker_norm_prior": opts.speaker_norm_prior,
             "rows": rows,
             "per_fold": per_fold,
             "single_vs_folder_max_abs_difference": largest_gap,

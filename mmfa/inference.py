@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from mmfa.datamodules.preparation import AudioPreparation
-from mmfa.datamodules.utterances import UtteranceDataModule
+from mmfa.datamodules.utterances import FEW_UTTERANCES, UtteranceDataModule
 from mmfa.errors import BadInputError, ConfigError
 from mmfa.manifest import Utterance
 
@@ -326,6 +326,7 @@ class EmotionRecognizer(Recognizer):
         #: A model trained with modality dropout can do without one of its modalities.
         self.tolerates_missing = float(task.network.modality_dropout) > 0
         self._told_unnamed = False
+        self._told_thinly_named = False
 
     @classmethod
     def from_checkpoint(
@@ -474,6 +475,19 @@ class EmotionRecognizer(Recognizer):
                 "speakers= in Python; --speaker, --speaker_from_folder or a manifest 'speaker' "
                 "column on the command line",
                 datamodule.unnamed_speakers,
+            )
+        if datamodule.thinly_named and not self._told_thinly_named:
+            self._told_thinly_named = True  # once per recogniser, as above
+            few = sorted(datamodule.thinly_named.items(), key=lambda item: (item[1], item[0]))
+            listed = ", ".join(f"{name}: {n}" for name, n in few[:5])
+            log.warning(
+                "%d speaker(s) are named on fewer than %d inputs (%s): this model normalises "
+                "audio per speaker with statistics from those inputs alone, which on RAVDESS "
+                "predicted worse than naming no speaker. Give more recordings per speaker, leave "
+                "these speakers unnamed, or use a model trained with data.speaker_norm_prior",
+                len(few),
+                FEW_UTTERANCES,
+                listed + (", ..." if len(few) > 5 else ""),
             )
         writer = PredictionWriter(predict_file=str(out) if out is not None else "")
         callbacks: list[Any] = [writer]

@@ -13,6 +13,12 @@ standardised with the *training set's* statistics (:attr:`AudioPreparation.train
 pooled over every training frame and saved in the checkpoint), never with statistics of the one
 utterance itself: measured on RAVDESS, per-utterance statistics cut unweighted accuracy by about
 20 points (docs/use_a_trained_model.md).
+
+A named speaker with few utterances has the same problem in a milder form: their statistics
+come from a handful of clips and standardise away what those clips say. With
+``speaker_norm_prior`` each speaker's statistics are pooled with that many utterances' worth of
+the training statistics, so they move from the training set's (no utterance of the speaker, the
+unknown-speaker case) to the speaker's own as the speaker's utterances add up.
 """
 
 from __future__ import annotations
@@ -46,12 +52,16 @@ class AudioPreparation:
         training_stats_only: with ``speaker_norm``, standardise *every* utterance with the
             training statistics, named speaker or not (the utterance-level features of a run
             without per-speaker normalisation: they still need one common scale).
+        speaker_norm_prior: with ``speaker_norm``, how many utterances' worth of the training
+            statistics are pooled into each named speaker's statistics (0: the speaker's own;
+            see the module docstring).
     """
 
     trim_silence: float | None = None
     speaker_norm: bool = False
     training_stats: tuple[np.ndarray, np.ndarray] | None = None
     training_stats_only: bool = False
+    speaker_norm_prior: float = 0.0
 
     def trimmed(self, x: np.ndarray) -> np.ndarray:
         """``x`` without its silent ends (``x`` itself when trimming is off)."""
@@ -61,14 +71,17 @@ class AudioPreparation:
         """Per-speaker statistics over ``(speaker, raw features)`` rows, trimmed first.
 
         Unknown speakers (``""``) get no statistics of their own (see the module docstring).
-        Returns ``{}`` when ``speaker_norm`` is off.
+        Returns ``{}`` when ``speaker_norm`` is off. Named speakers' statistics are pooled with
+        ``speaker_norm_prior`` utterances' worth of the training statistics once those exist.
         """
         if not self.speaker_norm:
             return {}
         if self.training_stats_only:
             return {_TRAINING: self.training_stats} if self.training_stats is not None else {}
         stats = speaker_statistics(
-            (speaker, self.trimmed(x)) for speaker, x in rows if speaker != UNKNOWN_SPEAKER
+            ((speaker, self.trimmed(x)) for speaker, x in rows if speaker != UNKNOWN_SPEAKER),
+            prior=self.training_stats,
+            prior_utterances=self.speaker_norm_prior,
         )
         if self.training_stats is not None:
             stats[_TRAINING] = self.training_stats
@@ -119,6 +132,7 @@ class AudioPreparation:
             "speaker_norm": self.speaker_norm,
             "training_stats": stats,
             "training_stats_only": self.training_stats_only,
+            "speaker_norm_prior": self.speaker_norm_prior,
         }
 
     @classmethod
@@ -130,6 +144,7 @@ class AudioPreparation:
             trim_silence=record.get("trim_silence"),
             speaker_norm=bool(record.get("speaker_norm", False)),
             training_stats_only=bool(record.get("training_stats_only", False)),
+            speaker_norm_prior=float(record.get("speaker_norm_prior", 0.0)),
             training_stats=(
                 (
                     np.asarray(stats["mean"], dtype=np.float32),

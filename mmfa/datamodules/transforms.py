@@ -19,6 +19,7 @@ feeds the per-utterance mean-normalised MFCC as they are).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,28 +47,52 @@ def trim_silence(x: np.ndarray, drop: float) -> np.ndarray:
     return x[loud[0] : loud[-1] + 1]
 
 
-def speaker_statistics(rows: Iterable[tuple[str, np.ndarray]], eps: float = 1e-5) -> SpeakerStats:
+def speaker_statistics(
+    rows: Iterable[tuple[str, np.ndarray]],
+    eps: float = 1e-5,
+    prior: tuple[np.ndarray, np.ndarray] | None = None,
+    prior_utterances: float = 0.0,
+) -> SpeakerStats:
     """Mean and standard deviation of every feature over all frames of each speaker.
+
+    With a ``prior`` each speaker's statistics are those of their own frames pooled with
+    ``prior_utterances`` utterances' worth of a population whose statistics are ``prior``
+    (the speaker's first and second moments get weight ``n / (n + prior_utterances)`` for ``n``
+    utterances). A speaker with a handful of utterances then gets statistics near the
+    population's instead of ones that standardise away what the utterances say; one with many
+    keeps their own.
 
     Args:
         rows: ``(speaker, features (T, D))`` for every usable utterance (labels are not needed).
         eps: floor of the standard deviation (a constant feature is centred, not blown up).
+        prior: ``(mean (D,), std (D,))`` of the population, e.g. the training set's.
+        prior_utterances: how many utterances the prior counts as (0: none).
 
     Returns:
         speaker -> ``(mean (D,), std (D,))``, float32.
     """
-    sums: dict[str, list[np.ndarray | int]] = {}
+    if prior_utterances < 0:
+        raise ValueError(f"prior_utterances={prior_utterances}: give a count >= 0")
+    # speaker -> [utterances, frames, sum, sum of squares]
+    sums: dict[str, list[Any]] = {}
     for speaker, x in rows:
         x = np.asarray(x, dtype=np.float64)
-        acc = sums.setdefault(speaker, [0, np.zeros(x.shape[1]), np.zeros(x.shape[1])])
-        acc[0] = int(acc[0]) + x.shape[0]
-        acc[1] = acc[1] + x.sum(0)
-        acc[2] = acc[2] + (x * x).sum(0)
+        acc = sums.setdefault(speaker, [0, 0, np.zeros(x.shape[1]), np.zeros(x.shape[1])])
+        acc[0] += 1
+        acc[1] += x.shape[0]
+        acc[2] = acc[2] + x.sum(0)
+        acc[3] = acc[3] + (x * x).sum(0)
     stats: SpeakerStats = {}
-    for speaker, (n, s, ss) in sums.items():
-        mean = np.asarray(s) / max(int(n), 1)
-        var = np.maximum(np.asarray(ss) / max(int(n), 1) - mean**2, 0.0)
-        std = np.maximum(np.sqrt(var), eps)
+    for speaker, (utterances, frames, s, ss) in sums.items():
+        mean = s / max(frames, 1)
+        second = ss / max(frames, 1)
+        if prior is not None and prior_utterances > 0:
+            weight = utterances / (utterances + prior_utterances)
+            prior_mean = np.asarray(prior[0], dtype=np.float64)
+            prior_second = np.asarray(prior[1], dtype=np.float64) ** 2 + prior_mean**2
+            mean = weight * mean + (1 - weight) * prior_mean
+            second = weight * second + (1 - weight) * prior_second
+        std = np.maximum(np.sqrt(np.maximum(second - mean**2, 0.0)), eps)
         stats[speaker] = (mean.astype(np.float32), std.astype(np.float32))
     return stats
 

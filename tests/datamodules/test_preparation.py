@@ -95,3 +95,57 @@ def test_the_datamodule_refuses_a_dropout_outside_zero_one() -> None:
 
     with pytest.raises(ConfigError, match="speaker_norm_dropout"):
         SyntheticDataModule(speaker_norm=True, speaker_norm_dropout=1.5)
+
+
+def test_the_prior_pools_a_speaker_with_utterances_worth_of_the_training_statistics() -> None:
+    """The same statistics as a weighted pool of the speaker's frames and the population's."""
+    rng = np.random.default_rng(1)
+    population = rng.normal(0.5, 2.0, (400, 3))
+    prior = (population.mean(0), population.std(0))
+    clips = [rng.normal(4.0, 0.5, (int(rng.integers(3, 9)), 3)) for _ in range(2)]
+    for kappa in (0.5, 3.0, 40.0):
+        mean, std = speaker_statistics(
+            [("ann", c) for c in clips], prior=prior, prior_utterances=kappa
+        )["ann"]
+        own = np.concatenate(clips)
+        weight = len(clips) / (len(clips) + kappa)
+        frames = np.concatenate([own, population])
+        weights = np.r_[np.full(len(own), weight / len(own)), np.full(400, (1 - weight) / 400)]
+        pooled_mean = np.average(frames, axis=0, weights=weights)
+        pooled_var = np.average((frames - pooled_mean) ** 2, axis=0, weights=weights)
+        np.testing.assert_allclose(mean, pooled_mean, rtol=1e-5)
+        np.testing.assert_allclose(std, np.sqrt(pooled_var), rtol=1e-5)
+    # No prior, or one worth nothing: the speaker's own frames.
+    alone = speaker_statistics([("ann", c) for c in clips])["ann"]
+    unused = speaker_statistics([("ann", c) for c in clips], prior=prior)["ann"]
+    for a, b in zip(alone, unused, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="prior_utterances"):
+        speaker_statistics([("ann", clips[0])], prior=prior, prior_utterances=-1)
+
+
+def test_with_a_prior_one_clip_of_a_speaker_is_standardised_near_an_unknown_speaker() -> None:
+    """Without it a one-clip speaker's clip is standardised to about nothing; with it, its
+    preparation moves from the unknown-speaker one to the speaker's own as clips add up."""
+    rows = _rows()
+    x = rows[0][1]
+    distances = []
+    for kappa in (0.0, 3.0, 1e6):
+        prep = AudioPreparation(speaker_norm=True, speaker_norm_prior=kappa)
+        prep.fit_training_stats(x for _, x in rows)
+        stats = prep.statistics([("one clip", x)])
+        unknown = prep(x, UNKNOWN_SPEAKER, stats)
+        distances.append(float(np.abs(prep(x, "one clip", stats) - unknown).max()))
+    assert distances[0] > distances[1] > distances[2]
+    assert distances[2] < 1e-4  # a prior worth everything: the training statistics
+    again = AudioPreparation.from_record(json.loads(json.dumps(prep.record())))
+    assert again.speaker_norm_prior == 1e6
+    assert AudioPreparation.from_record({"speaker_norm": True}).speaker_norm_prior == 0.0
+
+
+def test_the_datamodule_refuses_a_negative_prior() -> None:
+    from mmfa.datamodules.synthetic import SyntheticDataModule
+    from mmfa.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="speaker_norm_prior"):
+        SyntheticDataModule(speaker_norm=True, speaker_norm_prior=-1)

@@ -133,3 +133,31 @@ def test_unnamed_speakers_use_the_training_statistics_and_say_so_once(
     with caplog.at_level("WARNING"):
         named.predict(paths[0], text=texts[0], speaker=speakers[0])
     assert "have no speaker" not in caplog.text
+
+
+def test_a_speaker_named_on_few_inputs_draws_a_warning_unless_the_model_has_a_prior(
+    exported: tuple[Path, Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Statistics of one clip standardise away what it says: said once, naming the speaker; a
+    prior (data.speaker_norm_prior, recorded in the checkpoint) pools in the training statistics,
+    so with one worth everything a one-clip speaker is predicted like an unnamed one."""
+    from mmfa import EmotionRecognizer
+
+    ckpt, predictions, _ = exported
+    ids, paths, texts, speakers = _inputs(predictions)
+    recognizer = EmotionRecognizer.from_checkpoint(ckpt)
+    assert recognizer.preparation.speaker_norm_prior == 0.0
+    with caplog.at_level("WARNING"):
+        recognizer.predict(paths[0], text=texts[0], speaker=speakers[0])
+        recognizer.predict(paths[1], text=texts[1], speaker=speakers[1])
+    assert caplog.text.count("named on fewer than 4 inputs") == 1
+    assert f"{speakers[0]}: 1" in caplog.text
+    caplog.clear()
+    unnamed = recognizer.predict(paths[0], text=texts[0])
+    pooled = EmotionRecognizer.from_checkpoint(ckpt)
+    pooled.preparation.speaker_norm_prior = 1e9
+    with caplog.at_level("WARNING"):
+        one = pooled.predict(paths[0], text=texts[0], speaker=speakers[0])
+    assert "named on fewer" not in caplog.text
+    for name, value in unnamed.scores.items():
+        assert one.scores[name] == pytest.approx(value, abs=1e-4)
