@@ -224,7 +224,8 @@ def model_card(config: dict[str, Any]) -> str:
         f"- Audio preparation: silence trimming {prep.get('trim_silence')}, per-speaker "
         f"normalisation {bool(prep.get('speaker_norm'))}"
         + (
-            " (unknown speakers use the training set's statistics)"
+            " (unknown speakers use the training set's statistics; a named speaker's are pooled "
+            f"with {prep.get('speaker_norm_prior') or 0:g} utterances' worth of them)"
             if prep.get("speaker_norm")
             else ""
         )
