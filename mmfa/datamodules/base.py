@@ -110,10 +110,12 @@ class EmotionDataModule(L.LightningDataModule):
             (:mod:`mmfa.datamodules.preparation`), so the model learns to do without. 0 (the
             default): always the speaker's.
         speaker_norm_prior: with ``speaker_norm``, how many utterances' worth of the training
-            set's statistics are pooled into each speaker's own, in training and prediction
-            alike: a speaker named on a few recordings is standardised mostly like an unknown
-            one instead of with statistics of those few (on RAVDESS, a speaker named on one
-            clip loses about 30 UA points without it). 0 (the default): the speaker's own.
+            set's statistics are pooled into each speaker's statistics when preparing
+            validation, test and prediction inputs (training utterances keep their speaker's
+            own, so training is unchanged): a speaker named on a few recordings is standardised
+            mostly like an unknown one instead of with statistics of those few (on RAVDESS, a
+            speaker named on one clip loses about 30 UA points without it). 0 (the default):
+            the speaker's own.
         augment: train-time augmentation of the audio features, e.g.
             :class:`~mmfa.datamodules.transforms.FeatureAugment`; None (default): none.
         trim_silence: drop leading and trailing audio frames whose log-energy is this far below
@@ -205,8 +207,9 @@ class EmotionDataModule(L.LightningDataModule):
             training_stats_only=not speaker_norm,
             speaker_norm_prior=speaker_norm_prior,
         )
-        self._speaker_stats: SpeakerStats | None = None
-        self._functionals_stats: SpeakerStats | None = None
+        # Statistics for training utterances (True) and for every other (False).
+        self._speaker_stats: dict[bool, SpeakerStats] = {}
+        self._functionals_stats: dict[bool, SpeakerStats] = {}
         self._functionals_store: Any = None
         self._fold: str | None = fold  # checked on first use, see the `fold` property
         self._fold_checked = False
@@ -463,42 +466,54 @@ class EmotionDataModule(L.LightningDataModule):
             self._pipeline.audio_store,
             self._pipeline.text_store,
             preparation=self.preparation if self.audio is not None else None,
-            speaker_stats=self.speaker_statistics(),
+            speaker_stats=self.speaker_statistics(split),
             audio_transform=self.augment if split == "train" else None,
             unknown_speaker_rate=self.speaker_norm_dropout if split == "train" else 0.0,
             functionals_store=self._functionals_store,
             functionals_preparation=self.functionals_preparation,
-            functionals_stats=self.functionals_statistics(),
+            functionals_stats=self.functionals_statistics(split),
         )
 
-    def speaker_statistics(self) -> SpeakerStats:
+    def speaker_statistics(self, split: str = "test") -> SpeakerStats:
         """Per-speaker audio mean/std over every usable utterance of the corpus (all splits).
 
+        For preparing ``split``'s utterances: with ``speaker_norm_prior`` only the training
+        split keeps each speaker's own statistics (see :mod:`mmfa.datamodules.preparation`).
         Empty when ``speaker_norm`` is off or the run has no audio.
         """
-        if self._speaker_stats is None:
+        # Without a prior both kinds are the same: computed once.
+        training = split == "train" and self.preparation.speaker_norm_prior > 0
+        if training not in self._speaker_stats:
             self._build()
             assert self._pipeline is not None
             store = self._pipeline.audio_store
             if store is None:  # a text-only run: nothing to normalise
                 return {}
-            self._speaker_stats = self.preparation.statistics(
-                (self.utterances[r.index].speaker, store.get_row(r.audio_row)) for r in self._refs
+            self._speaker_stats[training] = self.preparation.statistics(
+                (
+                    (self.utterances[r.index].speaker, store.get_row(r.audio_row))
+                    for r in self._refs
+                ),
+                training=training,
             )
-        return self._speaker_stats
+        return self._speaker_stats[training]
 
-    def functionals_statistics(self) -> SpeakerStats:
-        """Per-speaker statistics of the utterance-level features (``{}`` without them)."""
-        if self._functionals_stats is None:
+    def functionals_statistics(self, split: str = "test") -> SpeakerStats:
+        """The same for the utterance-level features (``{}`` without them)."""
+        training = split == "train" and self.functionals_preparation.speaker_norm_prior > 0
+        if training not in self._functionals_stats:
             self._build()
             store = self._functionals_store
             if store is None:
                 return {}
-            self._functionals_stats = self.functionals_preparation.statistics(
-                (self.utterances[r.index].speaker, store.get_row(r.functionals_row))
-                for r in self._refs
+            self._functionals_stats[training] = self.functionals_preparation.statistics(
+                (
+                    (self.utterances[r.index].speaker, store.get_row(r.functionals_row))
+                    for r in self._refs
+                ),
+                training=training,
             )
-        return self._functionals_stats
+        return self._functionals_stats[training]
 
     def functionals_arrays(
         self, split: str, unknown_speakers: bool = False
@@ -514,7 +529,7 @@ class EmotionDataModule(L.LightningDataModule):
         store = self._functionals_store
         if store is None:
             raise ConfigError("data.functionals is not set: this run has no functionals")
-        stats = self.functionals_statistics()
+        stats = self.functionals_statistics(split)
         refs = self.refs[split]
         x = [
             self.functionals_preparation(
@@ -534,12 +549,12 @@ class EmotionDataModule(L.LightningDataModule):
             self.functionals_preparation.fit_training_stats(
                 self._functionals_store.get_row(r.functionals_row) for r in self.refs["train"]
             )
-            self._functionals_stats = None
+            self._functionals_stats = {}
         store = self._pipeline.audio_store
         if not self.preparation.speaker_norm or store is None:
             return
         self.preparation.fit_training_stats(store.get_row(r.audio_row) for r in self.refs["train"])
-        self._speaker_stats = None  # statistics() now carries them too
+        self._speaker_stats = {}  # statistics() now carries them too
 
     def _eval_loader(self, split: str) -> DataLoader:
         return eval_loader(

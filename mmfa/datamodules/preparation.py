@@ -16,9 +16,11 @@ utterance itself: measured on RAVDESS, per-utterance statistics cut unweighted a
 
 A named speaker with few utterances has the same problem in a milder form: their statistics
 come from a handful of clips and standardise away what those clips say. With
-``speaker_norm_prior`` each speaker's statistics are pooled with that many utterances' worth of
-the training statistics, so they move from the training set's (no utterance of the speaker, the
-unknown-speaker case) to the speaker's own as the speaker's utterances add up.
+``speaker_norm_prior`` each new speaker's statistics are pooled with that many utterances' worth
+of the training statistics, so they move from the training set's (no utterance of the speaker,
+the unknown-speaker case) to the speaker's own as the speaker's utterances add up. Training
+utterances keep their speaker's own statistics, so training is the same with or without a prior;
+validation, test and prediction all use it.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ class AudioPreparation:
             training statistics, named speaker or not (the utterance-level features of a run
             without per-speaker normalisation: they still need one common scale).
         speaker_norm_prior: with ``speaker_norm``, how many utterances' worth of the training
-            statistics are pooled into each named speaker's statistics (0: the speaker's own;
-            see the module docstring).
+            statistics are pooled into each named speaker's statistics outside training (0:
+            the speaker's own; see the module docstring).
     """
 
     trim_silence: float | None = None
@@ -67,12 +69,15 @@ class AudioPreparation:
         """``x`` without its silent ends (``x`` itself when trimming is off)."""
         return trim_silence(x, self.trim_silence) if self.trim_silence is not None else x
 
-    def statistics(self, rows: Iterable[tuple[str, np.ndarray]]) -> SpeakerStats:
+    def statistics(
+        self, rows: Iterable[tuple[str, np.ndarray]], training: bool = False
+    ) -> SpeakerStats:
         """Per-speaker statistics over ``(speaker, raw features)`` rows, trimmed first.
 
         Unknown speakers (``""``) get no statistics of their own (see the module docstring).
         Returns ``{}`` when ``speaker_norm`` is off. Named speakers' statistics are pooled with
-        ``speaker_norm_prior`` utterances' worth of the training statistics once those exist.
+        ``speaker_norm_prior`` utterances' worth of the training statistics once those exist,
+        except ``training`` ones (for the training split's utterances).
         """
         if not self.speaker_norm:
             return {}
@@ -80,7 +85,7 @@ class AudioPreparation:
             return {_TRAINING: self.training_stats} if self.training_stats is not None else {}
         stats = speaker_statistics(
             ((speaker, self.trimmed(x)) for speaker, x in rows if speaker != UNKNOWN_SPEAKER),
-            prior=self.training_stats,
+            prior=None if training else self.training_stats,
             prior_utterances=self.speaker_norm_prior,
         )
         if self.training_stats is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,3 +150,41 @@ def test_the_datamodule_refuses_a_negative_prior() -> None:
 
     with pytest.raises(ConfigError, match="speaker_norm_prior"):
         SyntheticDataModule(speaker_norm=True, speaker_norm_prior=-1)
+
+
+def test_training_utterances_keep_their_speakers_statistics_and_the_rest_get_the_prior(
+    tmp_path: Path,
+) -> None:
+    """Training is the same with or without a prior; validation and test (and prediction, which
+    has no training split) use it, for every speaker."""
+    from mmfa.datamodules.synthetic import SyntheticDataModule
+    from mmfa.features.audio import MFCCExtractor
+
+    def datamodule(prior: float) -> SyntheticDataModule:
+        dm = SyntheticDataModule(
+            fold="pair1",
+            audio=MFCCExtractor(normalise=False),  # per-utterance means would all be 0
+            num_speakers=6,
+            utterances_per_speaker=4,
+            speaker_norm=True,
+            speaker_norm_prior=prior,
+            use_text=False,
+            cache_dir=str(tmp_path),
+        )
+        dm.setup()
+        return dm
+
+    own, pooled = datamodule(0.0), datamodule(1e9)
+    training_mean = np.asarray(pooled.preparation.record()["training_stats"]["mean"])
+    speakers = [s for s in own.speaker_statistics("test") if not s.startswith("\0")]
+    assert len(speakers) == 6
+    for speaker in speakers:
+        for split in ("train", "val", "test"):
+            assert own.speaker_statistics(split) is own.speaker_statistics("test")  # one kind
+        np.testing.assert_array_equal(
+            pooled.speaker_statistics("train")[speaker][0], own.speaker_statistics()[speaker][0]
+        )
+        for split in ("val", "test"):
+            got = pooled.speaker_statistics(split)[speaker][0]
+            np.testing.assert_allclose(got, training_mean, rtol=1e-4, atol=1e-4)
+        assert not np.allclose(own.speaker_statistics()[speaker][0], training_mean, atol=1e-2)
