@@ -16,8 +16,8 @@ utterance itself: measured on RAVDESS, per-utterance statistics cut unweighted a
 
 A named speaker with few utterances has the same problem in a milder form: their statistics
 come from a handful of clips and standardise away what those clips say. With
-``speaker_norm_prior`` each new speaker's statistics are pooled with that many utterances' worth
-of the training statistics, so they move from the training set's (no utterance of the speaker,
+``speaker_norm_prior`` each speaker's statistics are pooled with that many utterances' worth of
+the training statistics, so they move from the training set's (no utterance of the speaker,
 the unknown-speaker case) to the speaker's own as the speaker's utterances add up. Training
 utterances keep their speaker's own statistics, so training is the same with or without a prior;
 validation, test and prediction all use it.
