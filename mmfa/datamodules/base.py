@@ -481,39 +481,45 @@ class EmotionDataModule(L.LightningDataModule):
         split keeps each speaker's own statistics (see :mod:`mmfa.datamodules.preparation`).
         Empty when ``speaker_norm`` is off or the run has no audio.
         """
-        # Without a prior both kinds are the same: computed once.
-        training = split == "train" and self.preparation.speaker_norm_prior > 0
-        if training not in self._speaker_stats:
-            self._build()
-            assert self._pipeline is not None
-            store = self._pipeline.audio_store
-            if store is None:  # a text-only run: nothing to normalise
-                return {}
-            self._speaker_stats[training] = self.preparation.statistics(
-                (
-                    (self.utterances[r.index].speaker, store.get_row(r.audio_row))
-                    for r in self._refs
-                ),
-                training=training,
-            )
-        return self._speaker_stats[training]
+        self._build()
+        assert self._pipeline is not None
+        return self._statistics(
+            self._speaker_stats, self.preparation, self._pipeline.audio_store, "audio_row", split
+        )
 
     def functionals_statistics(self, split: str = "test") -> SpeakerStats:
         """The same for the utterance-level features (``{}`` without them)."""
-        training = split == "train" and self.functionals_preparation.speaker_norm_prior > 0
-        if training not in self._functionals_stats:
-            self._build()
-            store = self._functionals_store
-            if store is None:
-                return {}
-            self._functionals_stats[training] = self.functionals_preparation.statistics(
+        self._build()
+        return self._statistics(
+            self._functionals_stats,
+            self.functionals_preparation,
+            self._functionals_store,
+            "functionals_row",
+            split,
+        )
+
+    def _statistics(
+        self,
+        cache: dict[bool, SpeakerStats],
+        preparation: AudioPreparation,
+        store: Any,
+        row: str,
+        split: str,
+    ) -> SpeakerStats:
+        """``preparation``'s statistics over ``store`` (cached in ``cache``) for ``split``."""
+        if store is None:  # no such features in this run: nothing to normalise
+            return {}
+        # Without a prior both kinds are the same: computed once.
+        training = split == "train" and preparation.speaker_norm_prior > 0
+        if training not in cache:
+            cache[training] = preparation.statistics(
                 (
-                    (self.utterances[r.index].speaker, store.get_row(r.functionals_row))
+                    (self.utterances[r.index].speaker, store.get_row(getattr(r, row)))
                     for r in self._refs
                 ),
                 training=training,
             )
-        return self._functionals_stats[training]
+        return cache[training]
 
     def functionals_arrays(
         self, split: str, unknown_speakers: bool = False
